@@ -1,0 +1,405 @@
+"""Networks: immutable Equinox modules in the NTK parametrization, and the α-trick wrapper.
+
+All networks act on **one** input (a vector ``(d,)`` or an image ``(C, H, W)``) and return a scalar
+(binary tasks, ``n_outputs = 1``) or a vector of ``n_outputs`` logits. Batches go through the free
+function [`outputs`][jamscope.nets.outputs]; ensembles are the same modules with a leading axis on
+every array, built by [`ensemble`][jamscope.nets.ensemble] (``eqx.filter_vmap`` over keys).
+
+Which leaves are trained is decided by [`partition`][jamscope.nets.partition]: every inexact array
+except those inside a [`Frozen`][jamscope.nets.Frozen] wrapper (the initial weights w₀ of
+[`Centered`][jamscope.nets.Centered]).
+"""
+
+import abc
+import math
+from collections.abc import Callable
+from typing import Literal, final
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from ._checks import check_int_at_least, check_positive, check_trailing_shape
+from .typing import Array, Float, PRNGKeyArray, PRNGKeys, PyTree, typechecked
+
+__all__ = [
+    "AbstractNet",
+    "FCNet",
+    "SmallCNN",
+    "Centered",
+    "Frozen",
+    "activation_function",
+    "unit_variance_prefactor",
+    "outputs",
+    "partition",
+    "n_params",
+    "flat_params",
+    "ensemble",
+    "ensemble_outputs",
+]
+
+ActivationName = Literal["relu", "tanh", "softplus", "linear"]
+
+
+def _softplus(beta: float) -> Callable[[Array], Array]:
+    return lambda a: jax.nn.softplus(beta * a) / beta
+
+
+def _raw_activation(name: str, softplus_beta: float) -> Callable[[Array], Array]:
+    table: dict[str, Callable[[Array], Array]] = {
+        "relu": jax.nn.relu,
+        "tanh": jnp.tanh,
+        "softplus": _softplus(softplus_beta),
+        "linear": lambda a: a,
+    }
+    if name not in table:
+        raise ValueError(f"`activation` must be one of {sorted(table)}, got {name!r}")
+    return table[name]
+
+
+@typechecked
+def unit_variance_prefactor(activation: ActivationName, softplus_beta: float = 5.0) -> float:
+    """Prefactor a = (E_{z~N(0,1)}[ρ(z)²])^{-1/2} that gives unit-variance preactivations.
+
+    Thesis ch. 3 eq. (10): σ(x) = a sp_β(x) with a ≈ 1.404 for β = 5 "in order to have
+    preactivations of unit variance at initialization"; the same rule gives √2 for ReLU. Computed
+    by 200-point Gauss–Hermite quadrature (exact to float64 precision for these smooth integrands).
+    """
+    check_positive("softplus_beta", softplus_beta)
+    nodes, weights = np.polynomial.hermite_e.hermegauss(200)
+    _raw_activation(activation, softplus_beta)  # validates the name
+    values = {
+        "relu": np.maximum(nodes, 0.0),
+        "tanh": np.tanh(nodes),
+        "softplus": np.logaddexp(0.0, softplus_beta * nodes) / softplus_beta,
+        "linear": nodes,
+    }[activation]
+    second_moment = float(np.sum(weights * values**2))
+    return 1.0 / math.sqrt(second_moment / math.sqrt(2.0 * math.pi))
+
+
+@typechecked
+def activation_function(
+    activation: ActivationName, softplus_beta: float = 5.0, normalize: bool = True
+) -> Callable[[Array], Array]:
+    """The activation σ = a ρ, with a from [`unit_variance_prefactor`][jamscope.nets.unit_variance_prefactor]
+    when `normalize` (else a = 1): relu, tanh, softplus sp_β(x) = ln(1 + e^{βx})/β, or linear."""
+    rho = _raw_activation(activation, softplus_beta)
+    a = unit_variance_prefactor(activation, softplus_beta) if normalize else 1.0
+    return lambda x: a * rho(x)
+
+
+def _orthogonal(key: PRNGKeyArray, shape: tuple[int, int], dtype) -> Array:
+    """Random (semi-)orthogonal matrix with N(0,1)-sized entries: √max(m, n) · Q.
+
+    Q from the QR decomposition of a Gaussian matrix with the sign correction that makes it Haar
+    distributed (Saxe et al., used by 000 §III). The factor √max(m, n) gives entries of unit
+    variance, so that in the NTK parametrization a square layer W/√n is exactly orthogonal.
+    """
+    m, n = shape
+    g = jax.random.normal(key, (max(m, n), min(m, n)), dtype)
+    q, r = jnp.linalg.qr(g)
+    q = q * jnp.sign(jnp.diagonal(r))[None, :]
+    q = q if m >= n else q.T
+    return math.sqrt(max(m, n)) * q
+
+
+class AbstractNet(eqx.Module):
+    """A network f(w, x) acting on one input. Subclasses fill in the fields and `__call__`."""
+
+    input_shape: eqx.AbstractVar[tuple[int, ...]]
+    n_outputs: eqx.AbstractVar[int]
+
+    @abc.abstractmethod
+    def __call__(self, x: Float[Array, "*input"]) -> Float[Array, "*out"]: ...
+
+    @property
+    def output_scale(self) -> float:
+        """α of the α-trick (thesis ch. 3 eq. 7): 1 for a plain network."""
+        return 1.0
+
+
+@final
+class FCNet(AbstractNet):
+    """Fully connected network in the NTK parametrization (thesis ch. 3 eqs. 11–14).
+
+        z̃¹ = W⁰ x / √d + β b⁰,   z̃^{ℓ+1} = W^ℓ σ(z̃^ℓ) / √h + β b^ℓ,   f = W^L σ(z̃^L) / √h + β b^L
+
+    with all W, b ~ N(0, 1) (or orthogonal W, 000 §III), `depth` hidden layers of `width` h and
+    bias scale β = `bias_scale` (β = 0: no biases, as in thesis ch. 3; 000 eqs. 6–8 have biases).
+    σ is the activation times its unit-variance prefactor (thesis ch. 3 eq. 10).
+
+    **Arguments:**
+
+    - `key`: PRNG key for the initial weights.
+    - `in_dim`: input dimension d.
+    - `width`, `depth`: hidden width h ≥ 1 and number of hidden layers L ≥ 1.
+    - `activation`: ``"relu"``, ``"tanh"``, ``"softplus"`` or ``"linear"``.
+    - `n_outputs`: 1 gives a scalar output (binary tasks), K > 1 a vector of K logits.
+    - `softplus_beta`: sharpness β of the softplus (5 in thesis ch. 3).
+    - `bias_scale`: β ≥ 0 multiplying the standard-normal biases.
+    - `init`: ``"gaussian"`` (standard normal) or ``"orthogonal"``.
+    - `normalize_activation`: multiply ρ by (E ρ(z)²)^{-1/2}.
+    - `dtype`: parameter dtype (default: JAX's default float).
+    """
+
+    weights: tuple[Float[Array, " out in"], ...]
+    biases: tuple[Float[Array, " out"], ...] | None
+    input_shape: tuple[int, ...] = eqx.field(static=True)
+    n_outputs: int = eqx.field(static=True)
+    activation: str = eqx.field(static=True)
+    softplus_beta: float = eqx.field(static=True)
+    bias_scale: float = eqx.field(static=True)
+    normalize_activation: bool = eqx.field(static=True)
+
+    @typechecked
+    def __init__(
+        self,
+        key: PRNGKeyArray,
+        in_dim: int,
+        width: int,
+        depth: int,
+        activation: ActivationName = "relu",
+        *,
+        n_outputs: int = 1,
+        softplus_beta: float = 5.0,
+        bias_scale: float = 0.0,
+        init: Literal["gaussian", "orthogonal"] = "gaussian",
+        normalize_activation: bool = True,
+        dtype=None,
+    ):
+        check_int_at_least("in_dim", in_dim, 1)
+        check_int_at_least("width", width, 1)
+        check_int_at_least("depth", depth, 1)
+        check_int_at_least("n_outputs", n_outputs, 1)
+        check_positive("softplus_beta", softplus_beta)
+        check_positive("bias_scale", bias_scale, allow_zero=True)
+        dtype = jnp.zeros(()).dtype if dtype is None else dtype
+        sizes = [in_dim] + [width] * depth + [n_outputs]
+        wkeys = jax.random.split(key, 2 * len(sizes))
+        shapes = [(fan_out, fan_in) for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True)]
+        if init == "orthogonal":
+            self.weights = tuple(_orthogonal(k, s, dtype) for k, s in zip(wkeys, shapes, strict=False))
+        else:
+            self.weights = tuple(jax.random.normal(k, s, dtype) for k, s in zip(wkeys, shapes, strict=False))
+        self.biases = (
+            tuple(
+                jax.random.normal(k, (s[0],), dtype)
+                for k, s in zip(wkeys[len(sizes) :], shapes, strict=False)
+            )
+            if bias_scale > 0
+            else None
+        )
+        self.input_shape = (in_dim,)
+        self.n_outputs = n_outputs
+        self.activation = activation
+        self.softplus_beta = float(softplus_beta)
+        self.bias_scale = float(bias_scale)
+        self.normalize_activation = normalize_activation
+
+    @property
+    def width(self) -> int:
+        return self.weights[0].shape[-2]
+
+    @property
+    def depth(self) -> int:
+        return len(self.weights) - 1
+
+    def preactivations(self, x: Float[Array, " d"]) -> list[Float[Array, " h"]]:
+        """The hidden preactivations z̃¹ … z̃^L (000 App. C counts their zeros, N_c)."""
+        sigma = activation_function(self.activation, self.softplus_beta, self.normalize_activation)
+        pre = []
+        z = x
+        for i, w in enumerate(self.weights[:-1]):
+            a = w @ z / math.sqrt(w.shape[-1])
+            if self.biases is not None:
+                a = a + self.bias_scale * self.biases[i]
+            pre.append(a)
+            z = sigma(a)
+        return pre
+
+    def __call__(self, x: Float[Array, " d"]) -> Float[Array, "*out"]:
+        sigma = activation_function(self.activation, self.softplus_beta, self.normalize_activation)
+        last = self.preactivations(x)[-1]
+        w = self.weights[-1]
+        f = w @ sigma(last) / math.sqrt(w.shape[-1])
+        if self.biases is not None:
+            f = f + self.bias_scale * self.biases[-1]
+        return f[0] if self.n_outputs == 1 else f
+
+
+def _conv(w: Array, x: Array, stride: int) -> Array:
+    """NTK-parametrized 'SAME' convolution of one image (C, H, W): W * x / √(C k²)."""
+    fan_in = w.shape[1] * w.shape[2] * w.shape[3]
+    y = jax.lax.conv_general_dilated(x[None], w, window_strides=(stride, stride), padding="SAME")[0]
+    return y / math.sqrt(fan_in)
+
+
+@final
+class SmallCNN(AbstractNet):
+    """Two 3×3 convolutions (the second with stride 2) and a fully connected head, NTK parametrization.
+
+        z¹ = σ(W¹ * x / √(C·9)),   z² = σ(W² * z¹ / √(c·9)),   f = W³ · vec(z²) / √(c H' W')
+
+    with standard-normal weights, no biases, σ normalized to unit variance as in
+    [`FCNet`][jamscope.nets.FCNet]. The image-input counterpart of FCNet for the diffeomorphism
+    stability experiments (thesis ch. 4) and the image data sets.
+
+    **Arguments:**
+
+    - `key`: PRNG key. `input_shape`: ``(C, H, W)``. `channels`: c, channels of both conv layers.
+    - `activation`, `n_outputs`, `softplus_beta`, `dtype`: as for FCNet.
+    """
+
+    conv1: Float[Array, " c C 3 3"]
+    conv2: Float[Array, " c c 3 3"]
+    head: Float[Array, " out features"]
+    input_shape: tuple[int, ...] = eqx.field(static=True)
+    n_outputs: int = eqx.field(static=True)
+    activation: str = eqx.field(static=True)
+    softplus_beta: float = eqx.field(static=True)
+
+    @typechecked
+    def __init__(
+        self,
+        key: PRNGKeyArray,
+        input_shape: tuple[int, int, int],
+        channels: int = 16,
+        activation: ActivationName = "relu",
+        *,
+        n_outputs: int = 1,
+        softplus_beta: float = 5.0,
+        dtype=None,
+    ):
+        check_int_at_least("channels", channels, 1)
+        check_int_at_least("n_outputs", n_outputs, 1)
+        for name, n in zip(("C", "H", "W"), input_shape, strict=False):
+            check_int_at_least(f"input_shape[{name}]", n, 1)
+        dtype = jnp.zeros(()).dtype if dtype is None else dtype
+        c_in, h, w = input_shape
+        k1, k2, k3 = jax.random.split(key, 3)
+        features = channels * ((h + 1) // 2) * ((w + 1) // 2)
+        self.conv1 = jax.random.normal(k1, (channels, c_in, 3, 3), dtype)
+        self.conv2 = jax.random.normal(k2, (channels, channels, 3, 3), dtype)
+        self.head = jax.random.normal(k3, (n_outputs, features), dtype)
+        self.input_shape = tuple(input_shape)
+        self.n_outputs = n_outputs
+        self.activation = activation
+        self.softplus_beta = float(softplus_beta)
+
+    def features(self, x: Float[Array, " C H W"]) -> Float[Array, " features"]:
+        """The flattened activations of the second convolution."""
+        sigma = activation_function(self.activation, self.softplus_beta)
+        z = sigma(_conv(self.conv1, x, 1))
+        return sigma(_conv(self.conv2, z, 2)).reshape(-1)
+
+    def __call__(self, x: Float[Array, " C H W"]) -> Float[Array, "*out"]:
+        f = self.head @ self.features(x) / math.sqrt(self.head.shape[-1])
+        return f[0] if self.n_outputs == 1 else f
+
+
+class Frozen(eqx.Module):
+    """Wraps a pytree whose arrays are never trained (excluded by [`partition`][jamscope.nets.partition])."""
+
+    value: PyTree
+
+
+@final
+class Centered(AbstractNet):
+    """The α-trick predictor F(w, x) = α (f(w, x) − f(w₀, x)) with w₀ frozen (thesis ch. 3 §2, eq. 7).
+
+    `Centered(model, output_scale)` takes w₀ to be the weights of `model` at construction; F is
+    exactly 0 there. Train it with the α-rescaled loss (1/(α² P)) Σ ℓ(F(w, x_μ), y_μ), which
+    [`jamscope.losses.objective`][jamscope.losses.objective] applies through `output_scale`.
+    Lazy training for α√h ≫ 1, feature learning for α√h ≪ 1.
+    """
+
+    model: AbstractNet
+    initial: Frozen
+    alpha: float = eqx.field(static=True)
+
+    @typechecked
+    def __init__(self, model: AbstractNet, output_scale: float):
+        check_positive("output_scale", output_scale)
+        self.model = model
+        self.initial = Frozen(model)
+        self.alpha = float(output_scale)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.model.input_shape
+
+    @property
+    def n_outputs(self) -> int:
+        return self.model.n_outputs
+
+    @property
+    def output_scale(self) -> float:
+        return self.alpha
+
+    def __call__(self, x: Float[Array, "*input"]) -> Float[Array, "*out"]:
+        initial = jax.lax.stop_gradient(self.initial.value(x))
+        return self.alpha * (self.model(x) - initial)
+
+
+def _trainable_spec(model: PyTree) -> PyTree:
+    return jax.tree.map(
+        lambda node: False if isinstance(node, Frozen) else eqx.is_inexact_array(node),
+        model,
+        is_leaf=lambda node: isinstance(node, Frozen),
+    )
+
+
+def partition(model: PyTree) -> tuple[PyTree, PyTree]:
+    """Split a model into (trainable parameters, everything else) for ``eqx.combine``.
+
+    Trainable: every inexact array not inside a [`Frozen`][jamscope.nets.Frozen].
+    """
+    return eqx.partition(model, _trainable_spec(model))
+
+
+def n_params(model: AbstractNet) -> int:
+    """Number N of trainable parameters of one model (all weights and biases, w₀ excluded)."""
+    params, _ = partition(model)
+    return sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(params))
+
+
+def flat_params(model: AbstractNet) -> Float[Array, " N"]:
+    """The trainable parameters of one model as one vector θ (ravel order of the pytree)."""
+    params, _ = partition(model)
+    return ravel_pytree(params)[0]
+
+
+def _check_inputs(model: AbstractNet, x: Array) -> None:
+    check_trailing_shape("x", x, model.input_shape)
+
+
+@typechecked
+def outputs(model: AbstractNet, x: Float[Array, " P *input"]) -> Float[Array, " P *out"]:
+    """f(x_μ) for every pattern: ``(P,)`` for a scalar network, ``(P, K)`` with K outputs.
+
+    Checks that the per-pattern shape of `x` matches the model's `input_shape` before running.
+    """
+    _check_inputs(model, x)
+    return jax.vmap(model)(x)
+
+
+@typechecked
+def ensemble(make: Callable[[PRNGKeyArray], AbstractNet], keys: PRNGKeys) -> AbstractNet:
+    """K models built from K keys, stacked along a leading axis of every array.
+
+    ``js.nets.ensemble(lambda k: js.FCNet(k, 10, 20, 3), jax.random.split(key, 8))`` gives one
+    module whose arrays have a leading axis of 8; evaluate it with
+    [`ensemble_outputs`][jamscope.nets.ensemble_outputs] or any observable under
+    ``eqx.filter_vmap``.
+    """
+    return eqx.filter_vmap(make)(keys)
+
+
+@typechecked
+def ensemble_outputs(models: AbstractNet, x: Float[Array, " P *input"]) -> Float[Array, " K P *out"]:
+    """Outputs of every member of an ensemble on the same inputs, shape ``(K, P, …)``."""
+    _check_inputs(models, x)
+    return eqx.filter_vmap(lambda m: jax.vmap(m)(x))(models)

@@ -1,0 +1,520 @@
+"""Training: full-batch Adam, mini-batch SGD and the adaptive-step gradient flow, one engine.
+
+`train(model, loss, data, method)` dispatches on the method module (`Adam`, `SGD`, `GradientFlow`);
+[`adam`][jamscope.train.adam], [`sgd`][jamscope.train.sgd] and
+[`gradient_flow`][jamscope.train.gradient_flow] are the same call with the method built for you.
+
+The steps run inside `lax.while_loop` under `jit`, in segments between log-spaced record steps:
+the host only sees the state at those steps (to record the [`History`][jamscope.train.History],
+take parameter snapshots and advance the tqdm bar). Training stops when every pattern is
+satisfied (N_Δ = 0: all Δ_μ < 0 for a hinge, 000 §II; for a `Centered` model with the soft hinge
+of margin 1 this is the criterion α(f − f₀) y > 1 of thesis ch. 3 §2), or at `steps`.
+
+With ``ensemble=True`` the model carries a leading ensemble axis (see
+[`jamscope.nets.ensemble`][jamscope.nets.ensemble]) and the same engine runs vmapped: every member
+trains on the same data, stops on its own criterion, and the history gains a leading axis K.
+"""
+
+import abc
+import time as _time
+from typing import NamedTuple, final
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import optax.tree_utils as otu
+from tqdm.auto import tqdm
+
+from ._checks import check_int_at_least, check_positive, check_trailing_shape
+from .data import Dataset
+from .losses import AbstractLoss, mean_loss
+from .nets import AbstractNet, flat_params, partition
+from .typing import Array, Bool, Float, Int, PRNGKeyArray, PyTree, typechecked
+
+__all__ = [
+    "AbstractMethod",
+    "Adam",
+    "SGD",
+    "GradientFlow",
+    "History",
+    "train",
+    "adam",
+    "sgd",
+    "gradient_flow",
+    "log_spaced_steps",
+]
+
+
+class _Step(NamedTuple):
+    model: AbstractNet
+    state: PyTree
+    advanced: Bool[Array, ""]  # a step was taken (False: rejected attempt or fitted)
+    fitted: Bool[Array, ""]  # every pattern satisfied at the current weights
+    dt: Float[Array, ""]  # time increment of the step (learning rate or dt)
+    stalled: Bool[Array, ""]  # the method cannot go on (adaptive step underflow)
+
+
+def _value_grad_outputs(model, loss: AbstractLoss, x, y):
+    """Objective (thesis ch. 3 eq. 7), its gradient w.r.t. the trainable leaves, and the outputs."""
+    params, static = partition(model)
+
+    def objective(p):
+        m = eqx.combine(p, static)
+        f = jax.vmap(m)(x)
+        return mean_loss(loss, f, y, m.output_scale), f
+
+    (value, f), grads = jax.value_and_grad(objective, has_aux=True)(params)
+    return value, grads, f
+
+
+def _all_satisfied(loss: AbstractLoss, f, y) -> Bool[Array, ""]:
+    return ~jnp.any(loss.unsatisfied(f, y))
+
+
+class AbstractMethod(eqx.Module):
+    """A training dynamics: `init` builds its state, `step` advances the weights once."""
+
+    full_batch: eqx.AbstractClassVar[bool]
+
+    @abc.abstractmethod
+    def init(self, model: AbstractNet, loss: AbstractLoss, x, y, key) -> PyTree: ...
+
+    @abc.abstractmethod
+    def step(self, model: AbstractNet, state: PyTree, loss: AbstractLoss, x, y, i) -> _Step: ...
+
+    @abc.abstractmethod
+    def check(self) -> None:
+        """Validate the hyper-parameters (raise ``ValueError`` naming the bad one)."""
+
+
+@final
+class Adam(AbstractMethod):
+    """Full-batch Adam (000 §III: batch = P, lr 10⁻⁴ divided by 10 every `decay_every` steps).
+
+    The learning rate is lr · `decay_factor`^⌊k / `decay_every`⌋, floored at `lr_floor` (optax's
+    staircase exponential decay); no decay when `decay_every` is None.
+    """
+
+    full_batch = True
+    lr: float = 1e-4
+    decay_every: int | None = None
+    decay_factor: float = 0.1
+    lr_floor: float = 0.0
+    b1: float = 0.9
+    b2: float = 0.999
+    eps: float = 1e-8
+
+    def check(self) -> None:
+        check_positive("lr", self.lr)
+        check_positive("lr_floor", self.lr_floor, allow_zero=True)
+        check_positive("decay_factor", self.decay_factor)
+        if self.decay_every is not None:
+            check_int_at_least("decay_every", self.decay_every, 1)
+
+    def schedule(self):
+        if self.decay_every is None:
+            return optax.constant_schedule(self.lr)
+        return optax.exponential_decay(
+            self.lr,
+            self.decay_every,
+            self.decay_factor,
+            staircase=True,
+            end_value=self.lr_floor if self.lr_floor > 0 else None,
+        )
+
+    def _optimizer(self):
+        return optax.adam(self.schedule(), b1=self.b1, b2=self.b2, eps=self.eps)
+
+    def init(self, model, loss, x, y, key):
+        return self._optimizer().init(partition(model)[0])
+
+    def step(self, model, state, loss, x, y, i):
+        _, grads, f = _value_grad_outputs(model, loss, x, y)
+        params, static = partition(model)
+        updates, new_state = self._optimizer().update(grads, state, params)
+        new_model = eqx.combine(optax.apply_updates(params, updates), static)
+        lr = jnp.asarray(self.schedule()(i), f.dtype)
+        return _Step(new_model, new_state, jnp.array(True), _all_satisfied(loss, f, y), lr, jnp.array(False))
+
+
+@final
+class SGD(AbstractMethod):
+    """Plain mini-batch SGD θ ← θ − lr ∇(L_batch + λ‖θ‖²) (003 §2: lr 0.05, batch 50–100, λ = 10⁻⁴).
+
+    Batches are consecutive slices of a fresh random permutation of the P patterns each epoch
+    (P // batch_size steps per epoch, the remainder dropped); `weight_decay` is λ.
+    """
+
+    full_batch = False
+    lr: float = 0.05
+    batch_size: int = 50
+    weight_decay: float = 0.0
+
+    def check(self) -> None:
+        check_positive("lr", self.lr)
+        check_int_at_least("batch_size", self.batch_size, 1)
+        check_positive("weight_decay", self.weight_decay, allow_zero=True)
+
+    def init(self, model, loss, x, y, key):
+        return {"key": key, "perm": jax.random.permutation(jax.random.fold_in(key, 0), x.shape[0])}
+
+    def step(self, model, state, loss, x, y, i):
+        n_batches = x.shape[0] // self.batch_size
+        epoch, b = i // n_batches, i % n_batches
+        perm = jax.lax.cond(
+            (b == 0) & (i > 0),
+            lambda: jax.random.permutation(jax.random.fold_in(state["key"], epoch), x.shape[0]),
+            lambda: state["perm"],
+        )
+        idx = jax.lax.dynamic_slice_in_dim(perm, b * self.batch_size, self.batch_size)
+        params, static = partition(model)
+
+        def objective(p):
+            m = eqx.combine(p, static)
+            f = jax.vmap(m)(x[idx])
+            l2 = otu.tree_norm(p, squared=True)
+            return mean_loss(loss, f, y[idx], m.output_scale) + self.weight_decay * l2
+
+        grads = jax.grad(objective)(params)
+        new_params = otu.tree_add_scale(params, -self.lr, grads)
+        dtype = jax.tree.leaves(params)[0].dtype
+        return _Step(
+            eqx.combine(new_params, static),
+            {"key": state["key"], "perm": perm},
+            jnp.array(True),
+            jnp.array(False),
+            jnp.asarray(self.lr, dtype),
+            jnp.array(False),
+        )
+
+
+@final
+class GradientFlow(AbstractMethod):
+    """Gradient descent ẇ = −∇L with the adaptive time step of thesis ch. 3 eqs. (8)–(9).
+
+    A step w' = w − dt ∇L(w) is accepted only if max_μ |F(w', x_μ) − F(w, x_μ)| < `max_output_change`
+    (eq. 8, 0.1; F is the model output, α(f − f₀) for a `Centered` model) and
+    ‖∇L(w') − ∇L(w)‖² / (‖∇L(w)‖ ‖∇L(w')‖) < `max_grad_change` (eq. 9, ε_∇ = 10⁻⁴). A rejected step
+    divides dt by 10 and is retried; an accepted step with both ratios below half their bounds
+    multiplies dt by 1.1. The grow/shrink factors and dt₀ = 1 are not in the paper: they follow the
+    authors' public code (see ``notes/scaling.md``, "Outside the papers"). The step counter counts
+    accepted steps; `History.time` is t = Σ dt. Training stops if dt falls below `dt_min`.
+    """
+
+    full_batch = True
+    max_output_change: float = 0.1
+    max_grad_change: float = 1e-4
+    dt0: float = 1.0
+    grow: float = 1.1
+    shrink: float = 0.1
+    dt_min: float = 1e-30
+
+    def check(self) -> None:
+        for name in ("max_output_change", "max_grad_change", "dt0", "dt_min"):
+            check_positive(name, getattr(self, name))
+        if not self.grow >= 1.0:
+            raise ValueError(f"`grow` must be ≥ 1, got {self.grow}")
+        if not 0.0 < self.shrink < 1.0:
+            raise ValueError(f"`shrink` must lie in (0, 1), got {self.shrink}")
+
+    def init(self, model, loss, x, y, key):
+        _, grads, f = _value_grad_outputs(model, loss, x, y)
+        return {"grads": grads, "f": f, "dt": jnp.asarray(self.dt0, f.dtype)}
+
+    def step(self, model, state, loss, x, y, i):
+        params, static = partition(model)
+        dt = state["dt"]
+        trial = eqx.combine(otu.tree_add_scale(params, -dt, state["grads"]), static)
+        _, grads, f = _value_grad_outputs(trial, loss, x, y)
+        dout = jnp.max(jnp.abs(f - state["f"]))
+        g0, g1 = otu.tree_norm(state["grads"]), otu.tree_norm(grads)
+        diff = otu.tree_norm(otu.tree_sub(grads, state["grads"]), squared=True)
+        dgrad = diff / jnp.maximum(g0 * g1, jnp.finfo(f.dtype).tiny)
+        accept = (dout < self.max_output_change) & (dgrad < self.max_grad_change)
+        calm = (dout < self.max_output_change / 2) & (dgrad < self.max_grad_change / 2)
+        new_dt = jnp.where(accept, jnp.where(calm, dt * self.grow, dt), dt * self.shrink)
+        fitted = _all_satisfied(loss, state["f"], y)
+        new_state = jax.tree.map(
+            lambda new, old: jnp.where(accept, new, old),
+            {"grads": grads, "f": f},
+            {"grads": state["grads"], "f": state["f"]},
+        )
+        new_state["dt"] = new_dt
+        new_model = jax.tree.map(lambda a, b: jnp.where(accept, a, b), trial, model)
+        return _Step(new_model, new_state, accept, fitted, dt, new_dt < self.dt_min)
+
+
+class _Counters(NamedTuple):
+    step: Int[Array, ""]
+    time: Float[Array, ""]
+    dt: Float[Array, ""]
+    done: Bool[Array, ""]
+
+
+def _segment(
+    method: AbstractMethod, loss: AbstractLoss, stop_when_fitted: bool, model, state, counters, x, y, target
+):
+    """Advance one model until `counters.step == target` or it is done (fitted or stalled)."""
+
+    def cond(carry):
+        _, _, c = carry
+        return (c.step < target) & ~c.done
+
+    def body(carry):
+        m, s, c = carry
+        out = method.step(m, s, loss, x, y, c.step)
+        stop = (out.fitted & stop_when_fitted) | out.stalled
+        go = out.advanced & ~stop
+        m = jax.tree.map(lambda a, b: jnp.where(stop, b, a), out.model, m)
+        s = jax.tree.map(lambda a, b: jnp.where(stop, b, a), out.state, s)
+        return (
+            m,
+            s,
+            _Counters(c.step + go.astype(c.step.dtype), c.time + jnp.where(go, out.dt, 0.0), out.dt, stop),
+        )
+
+    return jax.lax.while_loop(cond, body, (model, state, counters))
+
+
+def _measure(loss: AbstractLoss, model, x, y):
+    params, static = partition(model)
+    m = eqx.combine(params, static)
+    f = jax.vmap(m)(x)
+    unsatisfied = loss.unsatisfied(f, y)
+    return mean_loss(loss, f, y, m.output_scale), jnp.sum(unsatisfied), ~jnp.any(unsatisfied)
+
+
+@typechecked
+def log_spaced_steps(steps: int, n: int) -> Int[Array, " n_unique"]:
+    """About `n` distinct integers from 0 to `steps`, log-spaced (0 and `steps` always included)."""
+    check_int_at_least("steps", steps, 1)
+    check_int_at_least("n", n, 2)
+    grid = np.unique(np.round(np.logspace(0, np.log10(steps), n - 1)).astype(np.int64))
+    return jnp.asarray(np.concatenate([[0], grid]))
+
+
+class History(eqx.Module):
+    """What was recorded at log-spaced steps (leading axis K for an ensemble).
+
+    - `step`: number of steps taken (accepted steps for gradient flow) at each record.
+    - `time`: t = Σ (learning rate or dt) up to the record.
+    - `loss`: the objective (1/(α² P)) Σ ℓ (thesis ch. 3 eq. 7; no L2 term).
+    - `n_unsatisfied`: N_Δ, number of unsatisfied patterns (000 §II).
+    - `step_size`: the last learning rate or dt.
+    - `wall_time`: seconds since the start of training (host clock, shared by the ensemble).
+    - `snapshot_step`, `snapshots`: flattened parameters θ at log-spaced steps (``(S, N)``), empty
+      when no snapshots were asked for; the input of the aging analysis (003).
+    - `fitted`: whether training stopped because every pattern was satisfied.
+    """
+
+    step: Int[Array, "*K R"]
+    time: Float[Array, "*K R"]
+    loss: Float[Array, "*K R"]
+    n_unsatisfied: Int[Array, "*K R"]
+    step_size: Float[Array, "*K R"]
+    wall_time: Float[Array, " R"]
+    snapshot_step: Int[Array, "*K S"]
+    snapshots: Float[Array, "*K S N"]
+    fitted: Bool[Array, "*K"]
+
+
+def _check_inputs(model: AbstractNet, loss: AbstractLoss, data: Dataset, steps: int) -> None:
+    check_int_at_least("steps", steps, 1)
+    check_trailing_shape("data.x", data.x, model.input_shape)
+    loss.check_labels(data.y, model.n_outputs)
+
+
+@typechecked
+def train(
+    model: AbstractNet,
+    loss: AbstractLoss,
+    data: Dataset,
+    method: AbstractMethod,
+    *,
+    steps: int,
+    key: PRNGKeyArray | None = None,
+    stop_when_fitted: bool = True,
+    n_records: int = 100,
+    n_snapshots: int = 0,
+    ensemble: bool = False,
+    progress: bool = True,
+) -> tuple[AbstractNet, History]:
+    """Train `model` on `data` with `method` for at most `steps` steps; return (model, history).
+
+    **Arguments:**
+
+    - `model`: a network, or an ensemble of networks (leading axis K) with ``ensemble=True``.
+    - `loss`: the loss per pattern; the objective is (1/(α² P)) Σ ℓ (thesis ch. 3 eq. 7).
+    - `data`: the training set (`data.x`, `data.y`).
+    - `method`: [`Adam`][jamscope.train.Adam], [`SGD`][jamscope.train.SGD] or
+      [`GradientFlow`][jamscope.train.GradientFlow].
+    - `steps`: maximum number of (accepted) steps.
+    - `key`: randomness of the method (SGD batches); one key, split over an ensemble.
+    - `stop_when_fitted`: stop a model once N_Δ = 0 (checked every step for full-batch methods,
+      at record steps for SGD).
+    - `n_records`: about how many log-spaced steps to record in the history.
+    - `n_snapshots`: about how many log-spaced parameter snapshots to keep (0: none).
+    - `progress`: show a tqdm bar.
+    """
+    method.check()
+    _check_inputs(model, loss, data, steps)
+    check_int_at_least("n_records", n_records, 2)
+    check_int_at_least("n_snapshots", n_snapshots, 0)
+    x, y = data.x, data.y
+    key = jax.random.PRNGKey(0) if key is None else key
+    records = np.asarray(log_spaced_steps(steps, n_records))
+    snaps = np.asarray(log_spaced_steps(steps, n_snapshots)) if n_snapshots >= 2 else np.zeros(0, int)
+    boundaries = np.union1d(records[1:], snaps[1:])
+
+    def init_one(m, k):
+        state = method.init(m, loss, x, y, k)
+        dtype = jax.tree.leaves(partition(m)[0])[0].dtype
+        zero = jnp.zeros((), dtype)
+        return state, _Counters(jnp.zeros((), jnp.int32), zero, zero, jnp.array(False))
+
+    def segment_one(m, s, c, target):
+        return _segment(method, loss, stop_when_fitted, m, s, c, x, y, target)
+
+    def measure_one(m):
+        value, n_unsat, fitted = _measure(loss, m, x, y)
+        return value, n_unsat, fitted, flat_params(m)
+
+    if ensemble:
+        n_members = jax.tree.leaves(partition(model)[0])[0].shape[0]
+        keys = jax.random.split(key, n_members)
+        init = eqx.filter_jit(eqx.filter_vmap(init_one))
+        segment = eqx.filter_jit(eqx.filter_vmap(segment_one, in_axes=(0, 0, 0, None)))
+        measure = eqx.filter_jit(eqx.filter_vmap(measure_one))
+        state, counters = init(model, keys)
+    else:
+        init, segment, measure = (eqx.filter_jit(f) for f in (init_one, segment_one, measure_one))
+        state, counters = init(model, key)
+
+    rows: list[tuple] = []
+    snapshots: list[tuple] = []
+    start = _time.perf_counter()
+
+    def record(m, c, at_snapshot):
+        value, n_unsat, fitted, theta = measure(m)
+        rows.append((c.step, c.time, value, n_unsat, c.dt, _time.perf_counter() - start))
+        if at_snapshot:
+            snapshots.append((c.step, theta))
+        return np.all(np.asarray(fitted))
+
+    record(model, counters, 0 in snaps)
+    bar = tqdm(total=steps, disable=not progress, desc=type(method).__name__, leave=False)
+    last = 0
+    for target in boundaries:
+        model, state, counters = segment(model, state, counters, jnp.asarray(int(target), jnp.int32))
+        all_fitted = record(model, counters, target in snaps)
+        bar.update(int(target) - last)
+        bar.set_postfix(loss=f"{float(np.max(np.asarray(rows[-1][2]))):.3g}")
+        last = int(target)
+        if np.all(np.asarray(counters.done)) or (stop_when_fitted and all_fitted):
+            break
+    bar.close()
+    return model, _history(rows, snapshots, ensemble, measure(model))
+
+
+def _history(rows, snapshots, ensemble: bool, final) -> History:
+    axis = 1 if ensemble else 0
+
+    def stack(i):
+        return jnp.stack([jnp.asarray(r[i]) for r in rows], axis=-1)
+
+    if snapshots:
+        snap_step = jnp.stack([s[0] for s in snapshots], axis=-1)
+        snap = jnp.stack([s[1] for s in snapshots], axis=axis)
+    else:
+        theta = final[3]
+        snap_step = jnp.zeros(theta.shape[:-1] + (0,), jnp.int32)
+        snap = jnp.zeros(theta.shape[:-1] + (0, theta.shape[-1]), theta.dtype)
+    return History(
+        step=stack(0),
+        time=stack(1),
+        loss=stack(2),
+        n_unsatisfied=stack(3).astype(jnp.int32),
+        step_size=stack(4),
+        wall_time=jnp.asarray([r[5] for r in rows]),
+        snapshot_step=snap_step,
+        snapshots=snap,
+        fitted=jnp.asarray(final[2]),
+    )
+
+
+@typechecked
+def adam(
+    model: AbstractNet,
+    loss: AbstractLoss,
+    data: Dataset,
+    *,
+    steps: int,
+    lr: float = 1e-4,
+    decay_every: int | None = None,
+    decay_factor: float = 0.1,
+    lr_floor: float = 0.0,
+    stop_when_fitted: bool = True,
+    n_records: int = 100,
+    n_snapshots: int = 0,
+    ensemble: bool = False,
+    progress: bool = True,
+) -> tuple[AbstractNet, History]:
+    """Full-batch Adam, lr divided by 10 every `decay_every` steps (000 §III).
+
+    See [`train`][jamscope.train.train] for the arguments and the stopping rule."""
+    method = Adam(lr=lr, decay_every=decay_every, decay_factor=decay_factor, lr_floor=lr_floor)
+    return train(
+        model, loss, data, method, steps=steps, stop_when_fitted=stop_when_fitted, n_records=n_records,
+        n_snapshots=n_snapshots, ensemble=ensemble, progress=progress,
+    )  # fmt: skip
+
+
+@typechecked
+def sgd(
+    model: AbstractNet,
+    loss: AbstractLoss,
+    data: Dataset,
+    *,
+    steps: int,
+    key: PRNGKeyArray,
+    lr: float = 0.05,
+    batch_size: int = 50,
+    weight_decay: float = 0.0,
+    stop_when_fitted: bool = False,
+    n_records: int = 100,
+    n_snapshots: int = 0,
+    ensemble: bool = False,
+    progress: bool = True,
+) -> tuple[AbstractNet, History]:
+    """Mini-batch SGD with L2 weight decay λ‖θ‖² (003 §2); see [`train`][jamscope.train.train]."""
+    method = SGD(lr=lr, batch_size=batch_size, weight_decay=weight_decay)
+    return train(
+        model, loss, data, method, steps=steps, key=key, stop_when_fitted=stop_when_fitted,
+        n_records=n_records, n_snapshots=n_snapshots, ensemble=ensemble, progress=progress,
+    )  # fmt: skip
+
+
+@typechecked
+def gradient_flow(
+    model: AbstractNet,
+    loss: AbstractLoss,
+    data: Dataset,
+    *,
+    steps: int,
+    max_output_change: float = 0.1,
+    max_grad_change: float = 1e-4,
+    dt0: float = 1.0,
+    stop_when_fitted: bool = True,
+    n_records: int = 100,
+    n_snapshots: int = 0,
+    ensemble: bool = False,
+    progress: bool = True,
+) -> tuple[AbstractNet, History]:
+    """Adaptive-step gradient flow of thesis ch. 3 eqs. (8)–(9); see [`train`][jamscope.train.train]."""
+    method = GradientFlow(max_output_change=max_output_change, max_grad_change=max_grad_change, dt0=dt0)
+    return train(
+        model, loss, data, method, steps=steps, stop_when_fitted=stop_when_fitted, n_records=n_records,
+        n_snapshots=n_snapshots, ensemble=ensemble, progress=progress,
+    )  # fmt: skip
