@@ -114,15 +114,17 @@ class Adam(AbstractMethod):
             check_int_at_least("decay_every", self.decay_every, 1)
 
     def schedule(self):
+        """The learning rate as a function of the step count (a float, for strict dtype promotion)."""
         if self.decay_every is None:
             return optax.constant_schedule(self.lr)
-        return optax.exponential_decay(
+        staircase = optax.exponential_decay(
             self.lr,
             self.decay_every,
             self.decay_factor,
             staircase=True,
             end_value=self.lr_floor if self.lr_floor > 0 else None,
         )
+        return lambda count: staircase(jnp.asarray(count).astype(jnp.result_type(float)))
 
     def _optimizer(self):
         return optax.adam(self.schedule(), b1=self.b1, b2=self.b2, eps=self.eps)
@@ -133,7 +135,8 @@ class Adam(AbstractMethod):
     def step(self, model, state, loss, x, y, i):
         _, grads, f = _value_grad_outputs(model, loss, x, y)
         params, static = partition(model)
-        updates, new_state = self._optimizer().update(grads, state, params)
+        with jax.numpy_dtype_promotion("standard"):  # optax mixes int counts and float rates
+            updates, new_state = self._optimizer().update(grads, state, params)
         new_model = eqx.combine(optax.apply_updates(params, updates), static)
         lr = jnp.asarray(self.schedule()(i), f.dtype)
         return _Step(new_model, new_state, jnp.array(True), _all_satisfied(loss, f, y), lr, jnp.array(False))
