@@ -185,7 +185,7 @@ def random_sphere(
 
     Labels y_μ = ±1 are i.i.d. with probability 1/2 each: the papers say "random label" without
     saying whether the classes are balanced exactly, so they are not forced to be. The training
-    and test sets come from independent halves of `key`, so the training set does not depend on
+    and test sets come from independent subkeys of `key`, so the training set does not depend on
     `n_test`. `dtype` defaults to JAX's default float (float64 when x64 is enabled).
     """
     check_int_at_least("n_train", n_train, 1)
@@ -255,11 +255,6 @@ def parity_labels(classes: Int[Array, " P"], dtype: DTypeLike | None = None) -> 
     return jnp.where(classes % 2 == 0, 1, -1).astype(_float_dtype(dtype))
 
 
-def _labels(classes: np.ndarray, binary: bool, dtype: np.dtype) -> Array:
-    c = jnp.asarray(classes, dtype=jnp.int32)
-    return parity_labels(c, dtype) if binary else c
-
-
 def _take(key: PRNGKeyArray | None, total: int, n: int | None, name: str, low: int) -> np.ndarray:
     """Indices of `n` of `total` patterns: a random subset with `key`, else all of them in order."""
     n = total if n is None else n
@@ -279,10 +274,11 @@ def _build(
     binary: bool,
 ) -> Dataset:
     """Dataset of the patterns `train` and `test` of the preprocessed inputs `x` (10 classes)."""
-    y = _labels(classes, binary, x.dtype)
+    c = jnp.asarray(classes, dtype=jnp.int32)
+    y, n_classes = (parity_labels(c, x.dtype), None) if binary else (c, 10)
     if test.size == 0:
-        return Dataset(x[train], y[train], n_classes=None if binary else 10)
-    return Dataset(x[train], y[train], x[test], y[test], n_classes=None if binary else 10)
+        return Dataset(x[train], y[train], n_classes=n_classes)
+    return Dataset(x[train], y[train], x[test], y[test], n_classes=n_classes)
 
 
 @typechecked
@@ -374,8 +370,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] not in _IDX_DTYPES:
         raise ValueError(f"{found} is not an IDX file (magic number {raw[:4].hex()})")
     dtype, ndim = np.dtype(_IDX_DTYPES[raw[2]]), raw[3]
-    shape = tuple(int(s) for s in np.frombuffer(raw, ">u4", count=ndim, offset=4))
     offset = 4 + 4 * ndim
+    if len(raw) < offset:
+        raise ValueError(f"{found}: truncated IDX header ({ndim} dimensions announced)")
+    shape = tuple(int(s) for s in np.frombuffer(raw, ">u4", count=ndim, offset=4))
     if len(raw) != offset + math.prod(shape) * dtype.itemsize:
         raise ValueError(
             f"{found}: header announces shape {shape} of {dtype.name}, "
@@ -465,10 +463,11 @@ def cifar10(
     Reads ``data_batch_1`` … ``data_batch_5`` and ``test_batch`` (the extracted
     ``cifar-10-python.tar.gz``) from ``root/cifar-10-batches-py/`` or directly from `root`; `root`
     defaults to ``$JAMSCOPE_DATA``. Nothing is downloaded. `grayscale` averages the three channels
-    into one, (P, 1, 32, 32). Inputs are put on the sphere with d = C·32·32 (thesis ch. 3 §2,
-    centering over train + test). Labels: parity ±1 when `binary` (classes 0, 2, 4, 6, 8 → +1;
-    thesis ch. 3 §7 splits CIFAR-10 into two groups of five classes without saying which), else
-    class indices (int32). `n_train`/`n_test` as in [`mnist`][jamscope.data.mnist].
+    into one, (P, 1, 32, 32), as the 1024 = 32·32 input features of thesis ch. 3 §7. Inputs are
+    put on the sphere with d = C·32·32 (thesis ch. 3 §2, centering over train + test). Labels:
+    parity ±1 when `binary` (classes 0, 2, 4, 6, 8 → +1; thesis ch. 3 §7 merges five classes into
+    each label without saying which), else class indices (int32). `n_train`/`n_test` as in
+    [`mnist`][jamscope.data.mnist]. The batches are pickles: read only the official files.
     """
     paths = _locate(root, _CIFAR_DIR, _CIFAR_FILES, allow_gz=False)
     batches = [_read_cifar_batch(paths[name]) for name in _CIFAR_FILES]

@@ -288,11 +288,19 @@ def test_read_idx_rejects_bad_files(tmp_path):
     (tmp_path / "short").write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x05\x07")
     with pytest.raises(ValueError, match="does not match"):
         data.read_idx(str(tmp_path / "short"))
+    (tmp_path / "header").write_bytes(b"\x00\x00\x08\x03\x00\x00\x00\x05")
+    with pytest.raises(ValueError, match="truncated IDX header"):
+        data.read_idx(tmp_path / "header")
     with pytest.raises(FileNotFoundError, match="nope"):
         data.read_idx(tmp_path / "nope")
 
 
-MNIST_FILES = data._MNIST_FILES
+MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 
 
 def write_mnist(directory, n_train=12, n_test=5, seed=0):
@@ -317,9 +325,8 @@ def test_mnist_reads_official_idx_files(tmp_path):
     np.testing.assert_allclose(flat_norms(ds.x), 28.0, rtol=1e-12)
     np.testing.assert_array_equal(ds.y, np.where(arrays["train-labels-idx1-ubyte"] % 2, -1, 1))
     np.testing.assert_array_equal(ds.y_test, np.where(arrays["t10k-labels-idx1-ubyte"] % 2, -1, 1))
-    flat = np.concatenate(
-        [arrays["train-images-idx3-ubyte"], arrays["t10k-images-idx3-ubyte"]]
-    ).reshape(17, 784)
+    images = [arrays["train-images-idx3-ubyte"], arrays["t10k-images-idx3-ubyte"]]
+    flat = np.concatenate(images).reshape(17, 784)
     expected = data.normalize_on_sphere(jnp.asarray(flat, dtype=jnp.float64))
     np.testing.assert_allclose(ds.x, expected[:12], rtol=1e-12)
     np.testing.assert_allclose(ds.x_test, expected[12:], rtol=1e-12)
@@ -408,7 +415,8 @@ def write_cifar(directory, per_batch=2, n_test=3, seed=0):
 
 def images_from_rows(rows):
     """Official layout: 1024 red, then 1024 green, then 1024 blue values, each row-major 32×32."""
-    return np.stack([np.stack([r[c * 1024 : (c + 1) * 1024].reshape(32, 32) for c in range(3)]) for r in rows])
+    channels = [[r[c * 1024 : (c + 1) * 1024].reshape(32, 32) for c in range(3)] for r in rows]
+    return np.array(channels)
 
 
 def test_cifar10_reads_official_batches(tmp_path):
