@@ -1,7 +1,7 @@
 """The jamming transition in a few lines: N_Δ/N against P/N for seed ensembles of ReLU nets (000 Fig. 6a).
 
-    python examples/jamming_demo.py            # the `make demo` sizes, ~1.5 min on 2 cores
-    python examples/jamming_demo.py --smoke    # seconds, for the test suite
+python examples/jamming_demo.py            # the `make demo` sizes, ~1.5 min on 2 cores
+python examples/jamming_demo.py --smoke    # seconds, for the test suite
 """
 
 import argparse

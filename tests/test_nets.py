@@ -38,7 +38,7 @@ def test_output_variance_is_order_one_and_width_independent(activation):
     x = sphere(jax.random.PRNGKey(1), 1, 6)[0]
     keys = jax.random.split(jax.random.PRNGKey(2), 2000)
     for width in (8, 64, 256):
-        f = jax.vmap(lambda k: nets.FCNet(k, 6, width, 2, activation)(x))(keys)
+        f = jax.vmap(lambda k, w=width: nets.FCNet(k, 6, w, 2, activation)(x))(keys)
         assert float(jnp.mean(f**2)) == pytest.approx(1.0, abs=0.15), width
 
 
@@ -65,7 +65,9 @@ def test_orthogonal_init_gives_orthogonal_square_layers():
     for w in m.weights[:-1]:
         np.testing.assert_allclose(w @ w.T / w.shape[1], np.eye(12), atol=1e-12)
     # a linear orthogonal net preserves norms layer by layer
-    lin = nets.FCNet(jax.random.PRNGKey(3), 12, 12, 2, "linear", init="orthogonal", normalize_activation=False)
+    lin = nets.FCNet(
+        jax.random.PRNGKey(3), 12, 12, 2, "linear", init="orthogonal", normalize_activation=False
+    )
     x = jnp.arange(12.0)
     (pre1, pre2) = lin.preactivations(x)
     assert float(jnp.linalg.norm(pre1)) == pytest.approx(float(jnp.linalg.norm(x)), rel=1e-12)

@@ -127,8 +127,8 @@ def test_gradient_flow_step_respects_eq_8_and_adapts_dt(data):
 
 def test_adam_schedule_and_snapshots(data):
     model = make(jax.random.PRNGKey(10), 2)
-    trained, history = train.adam(model, js.QuadraticHinge(), data, steps=1_000, lr=1e-2, decay_every=100,
-                                  lr_floor=1e-5, n_snapshots=8, stop_when_fitted=False, progress=False)  # fmt: skip
+    options = dict(lr=1e-2, decay_every=100, lr_floor=1e-5, n_snapshots=8, stop_when_fitted=False)
+    trained, history = train.adam(model, js.QuadraticHinge(), data, steps=1_000, progress=False, **options)
     steps = np.asarray(history.step)
     expected = np.maximum(1e-2 * 0.1 ** np.floor(np.maximum(steps - 1, 0) / 100), 1e-5)
     np.testing.assert_allclose(np.asarray(history.step_size)[1:], expected[1:], rtol=1e-6)
