@@ -1,10 +1,11 @@
 """jamscope: the physics of deep-learning loss landscapes, in JAX.
 
-``import jamscope as js``: the modules are `js.nets`, `js.losses`, `js.data`, `js.train`, `js.io`,
-`js.plot`; the most used names are re-exported flat (`js.FCNet`, `js.QuadraticHinge`, …).
+``import jamscope as js``: the modules are `js.nets`, `js.losses`, `js.data`, `js.train`,
+`js.curvature`, `js.fits`, `js.io`, `js.plot`; the most used names are re-exported flat
+(`js.FCNet`, `js.QuadraticHinge`, …).
 """
 
-from . import data, io, losses, nets, train, typing
+from . import curvature, data, fits, io, losses, nets, train, typing
 from .data import Dataset
 from .losses import (
     MSE,
@@ -19,7 +20,7 @@ from .nets import Centered, FCNet, SmallCNN
 from .train import SGD, Adam, GradientFlow, History
 
 __all__ = [
-    "data", "io", "losses", "nets", "train", "typing",
+    "curvature", "data", "fits", "io", "losses", "nets", "train", "typing",
     "Dataset", "FCNet", "SmallCNN", "Centered",
     "QuadraticHinge", "LinearHinge", "SoftHinge", "CrossEntropy", "MSE", "MultiClassHinge",
     "SoftmaxCrossEntropy", "Adam", "SGD", "GradientFlow", "History",

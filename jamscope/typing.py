@@ -42,6 +42,7 @@ __all__ = [
     "BinaryLabels",
     "ClassLabels",
     "Scalar",
+    "MatVec",
     "typechecked",
 ]
 
@@ -57,6 +58,8 @@ Labels = BinaryLabels | ClassLabels
 Scalar = Float[Array, ""]
 PRNGKeys = Key[Array, " K"] | UInt32[Array, " K 2"]
 """A batch of K PRNG keys (new-style typed keys or legacy ``uint32[K, 2]``)."""
+MatVec = Callable[[Float[Array, " N"]], Float[Array, " N"]]
+"""A linear operator given by its product v ↦ A v on flat vectors of length N (Lanczos, SLQ)."""
 
 
 def typechecked(fn: F) -> F:

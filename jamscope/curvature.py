@@ -1,0 +1,84 @@
+"""Curvature of the training loss: H = H0 + Hp, spectra at any size, and N_eff (000 §V, App. A–B).
+
+One namespace for three layers (DESIGN §4):
+
+- **dense and exact** (N up to a few thousand, float64): [`decompose`][jamscope._hessian.decompose]
+  → [`HessianParts`][jamscope._hessian.HessianParts] with H, H0, Hp and the ℓ′, ℓ″ used;
+  [`hessian`][jamscope._hessian.hessian]; [`jacobian`][jamscope._hessian.jacobian];
+  [`spectrum`][jamscope._hessian.spectrum], [`summarize`][jamscope._hessian.summarize] and
+  [`hessian_summaries`][jamscope._hessian.hessian_summaries] (zero modes, C0, odd moments, gap);
+- **matrix-free** (N up to ~10⁶): [`hvp`][jamscope._hessian.hvp], [`h0vp`][jamscope._hessian.h0vp],
+  [`hpvp`][jamscope._hessian.hpvp], and [`operator`][jamscope.curvature.operator] /
+  [`operators`][jamscope._hessian.operators] for the Lanczos routines
+  [`top_eigenvalues`][jamscope._lanczos.top_eigenvalues],
+  [`trace_estimate`][jamscope._lanczos.trace_estimate],
+  [`spectral_density`][jamscope._lanczos.spectral_density] and
+  [`log_spectral_density`][jamscope._lanczos.log_spectral_density] (matfree underneath);
+- **N_eff** (000 App. A eqs. A4–A5): [`n_eff`][jamscope._neff.n_eff] →
+  [`NEffResult`][jamscope._neff.NEffResult], [`tangent_matrix`][jamscope._neff.tangent_matrix].
+
+Example (float64, a few seconds on a laptop):
+
+    jax.config.update("jax_enable_x64", True)
+    parts = js.curvature.decompose(loss, model, data)
+    js.curvature.hessian_summaries(parts)["hp"].c0           # fraction of negative modes of Hp
+    matvec, n = js.curvature.operator(loss, model, data, "h0")
+    js.curvature.log_spectral_density(matvec, n, key).zero_mass  # delta peak of H0 at 0
+"""
+
+from typing import Literal
+
+from ._hessian import (
+    HessianParts,
+    SpectrumSummary,
+    decompose,
+    h0vp,
+    hessian,
+    hessian_summaries,
+    hpvp,
+    hvp,
+    jacobian,
+    operators,
+    spectrum,
+    summarize,
+)
+from ._lanczos import (
+    LogSpectralDensity,
+    SpectralDensity,
+    log_spectral_density,
+    peak_memory_estimate_bytes,
+    spectral_density,
+    top_eigenvalues,
+    trace_estimate,
+)
+from ._neff import NEffResult, n_eff, tangent_matrix
+from .data import Dataset
+from .losses import AbstractLoss
+from .nets import AbstractNet
+from .typing import MatVec, typechecked
+
+__all__ = [
+    "HessianParts", "SpectrumSummary", "SpectralDensity", "LogSpectralDensity", "NEffResult",
+    "decompose", "hessian", "jacobian", "spectrum", "summarize", "hessian_summaries",
+    "hvp", "h0vp", "hpvp", "operators", "operator",
+    "top_eigenvalues", "trace_estimate", "spectral_density", "log_spectral_density",
+    "peak_memory_estimate_bytes", "n_eff", "tangent_matrix",
+]  # fmt: skip
+
+_PARTS = ("h", "h0", "hp")
+
+
+@typechecked
+def operator(
+    loss: AbstractLoss, model: AbstractNet, data: Dataset, part: Literal["h", "h0", "hp"]
+) -> tuple[MatVec, int]:
+    """``(matvec, N)`` for one part of the Hessian (000 eq. 3), ready for the Lanczos routines:
+
+        matvec, n = operator(loss, model, data, "hp")
+        density = spectral_density(matvec, n, key)
+
+    `part` is ``"h"`` (H, by ``jvp(grad L)``), ``"h0"`` (H0 = Jᵀ diag(ℓ″/(α²P)) J) or ``"hp"``
+    (Hp = ∇∇ Σ_μ sg(c_μ) F_μ); see [`operators`][jamscope._hessian.operators], which builds all three.
+    """
+    h_mv, h0_mv, hp_mv, n = operators(loss, model, data)
+    return dict(zip(_PARTS, (h_mv, h0_mv, hp_mv), strict=True))[part], n

@@ -1,0 +1,49 @@
+"""Log-binned densities: normalization, bin placement, and a known power law recovered."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jamscope.fits import log_binned_density
+
+
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(2, 300),
+    n_bins=st.integers(1, 30),
+    negative_share=st.floats(0.0, 0.9),
+)
+def test_density_integrates_to_the_share_of_positive_values(seed, n, n_bins, negative_share):
+    rng = np.random.default_rng(seed)
+    values = rng.lognormal(0.0, 2.0, n) * np.where(rng.random(n) < negative_share, -1.0, 1.0)
+    values[:2] = np.abs(values[:2]) + [1e-3, 2.0]  # at least two distinct positive values
+    centres, rho = log_binned_density(values, n_bins=n_bins)
+    low, high = values[values > 0].min(), values.max()
+    edges = np.logspace(np.log10(low), np.log10(high), n_bins + 1)
+    edges[0], edges[-1] = low, high
+    np.testing.assert_allclose(centres, np.sqrt(edges[:-1] * edges[1:]), rtol=1e-12)
+    assert np.sum(rho * np.diff(edges)) == pytest.approx(np.mean(values > 0), rel=1e-12)
+    assert np.all(np.diff(centres) > 0) and np.all(rho >= 0)
+
+
+def test_power_law_density_has_the_right_slope():
+    """Samples with density ∝ λ^(−1/2) on [1e-4, 1] (λ = u², u uniform): slope −1/2 on log bins."""
+    u = np.random.default_rng(0).uniform(1e-2, 1.0, 200_000)
+    centres, rho = log_binned_density(u**2, n_bins=12, low=1e-4, high=1.0)
+    slope = np.polyfit(np.log(centres), np.log(rho), 1)[0]
+    assert slope == pytest.approx(-0.5, abs=0.02)
+
+
+def test_total_and_bad_arguments():
+    _, rho = log_binned_density(np.array([1.0, 10.0]), n_bins=1, total=4)
+    assert rho[0] * 9.0 == pytest.approx(0.5)
+    centres, rho = log_binned_density(np.array([-1.0, 2.0]), n_bins=1)  # one positive value
+    assert centres[0] == pytest.approx(2.0)
+    assert rho[0] * 2.0 * (np.sqrt(10) - 1 / np.sqrt(10)) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="no positive entry"):
+        log_binned_density(np.array([-1.0, 0.0]))
+    with pytest.raises(ValueError, match="n_bins"):
+        log_binned_density(np.array([1.0, 2.0]), n_bins=0)
+    with pytest.raises(ValueError, match="low"):
+        log_binned_density(np.array([1.0, 2.0]), low=3.0, high=2.0)
