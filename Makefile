@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/jamscope demo --out out
+	$(BIN)/jamscope jamming --out out
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

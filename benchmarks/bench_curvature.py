@@ -5,13 +5,15 @@
 
 Set-up (issue #3): MLP d = 10, h = 30, L = 3, softplus, P = 1000, float64 (N = 2130), and a second
 size with N ≈ 5000 (h = 48). Loss: MSE, the one loss whose GGN curvlinops supports for scalar
-outputs, so that all three tools compute the same matrices. Printed: wall times (best of `--repeat`
-after one compile run) and the ratios; targets ≥ 5× vs `jax.hessian`, ≥ 10× vs curvlinops for
+outputs, so that all three tools compute the same matrices. Each tool runs in its own child process
+(an out-of-memory kill is reported, not fatal). Printed: wall times (best of `--repeat` after one
+compile run), peak memory per tool and the ratios; targets ≥ 5× vs `jax.hessian`, ≥ 10× vs curvlinops for
 H + H0 + Hp together. curvlinops needs the optional `bench` extra (``pip install -e ".[bench]"``:
 torch 2.13.0 CPU, curvlinops-for-pytorch); without it that column is skipped with a message.
 """
 
 import argparse
+import json
 import math
 import resource
 import subprocess
@@ -113,25 +115,52 @@ def curvlinops_parts(model, x, y):
     return parts
 
 
-def compare(width: int, repeat: int) -> dict:
+def measure(tool: str, width: int, repeat: int) -> dict:
+    """Time one tool on one size (run in a child process: an out-of-memory kill stays local)."""
     model, data = problem(width)
     loss = js.MSE()
-    n = nets.n_params(model)
-    ours = lambda: curvature.decompose(loss, model, data)  # noqa: E731
-    row = {"N": n, "P": data.n_train}
-    row["jamscope"] = best_time(ours, repeat)
-    row["jax.hessian"] = best_time(naive_parts(model, loss, data.x, data.y), repeat)
-    reference = curvlinops_parts(model, data.x, data.y)
-    if reference is None:
-        print("  curvlinops/torch not installed: pip install -e '.[bench]' to add that column")
+    row = {}
+    if tool == "jamscope":
+        row["time"] = best_time(lambda: curvature.decompose(loss, model, data), repeat)
+    elif tool == "jax.hessian":
+        row["time"] = best_time(naive_parts(model, loss, data.x, data.y), repeat)
     else:
-        row["curvlinops"] = best_time(reference, max(1, repeat // 2))
-        parts = ours()
+        reference = curvlinops_parts(model, data.x, data.y)
+        if reference is None:
+            return {"missing": "curvlinops/torch not installed: pip install -e '.[bench]' to add that column"}
+        row["time"] = best_time(reference, max(1, repeat // 2))
+        parts = curvature.decompose(loss, model, data)
         h_torch, h0_torch, _ = reference()
         for name, mine, theirs in (("H", parts.h, h_torch), ("H0", parts.h0, h0_torch)):
             error = np.max(np.abs(2 * np.asarray(mine) - theirs.numpy())) / np.max(np.abs(theirs.numpy()))
-            row[f"max rel diff {name} vs curvlinops"] = error
+            row[f"max rel diff {name}"] = float(error)
+    row["peak GB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     return row
+
+
+def run_child(tool: str, width: int, repeat: int) -> dict:
+    command = [sys.executable, __file__, "--child", tool, "--width", str(width), "--repeat", str(repeat)]
+    out = subprocess.run(command, capture_output=True, text=True)
+    if out.returncode != 0:
+        reason = "killed (out of memory)" if out.returncode in (-9, 137) else out.stderr.strip()[-300:]
+        return {"failed": reason}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def compare(width: int, repeat: int) -> None:
+    model, data = problem(width)
+    print(f"N = {nets.n_params(model)}, P = {data.n_train}:")
+    rows = {tool: run_child(tool, width, repeat) for tool in ("jamscope", "jax.hessian", "curvlinops")}
+    for tool, row in rows.items():
+        if "time" in row:
+            details = ", ".join(f"{k} {v:.3g}" for k, v in row.items() if k != "time")
+            print(f"  {tool:>12}: {row['time']:8.3f} s   ({details})")
+        else:
+            print(f"  {tool:>12}: {row.get('failed') or row.get('missing')}")
+    ours = rows["jamscope"].get("time")
+    for tool, target in (("jax.hessian", 5), ("curvlinops", 10)):
+        if ours and "time" in rows[tool]:
+            print(f"  ratio {tool} / jamscope: {rows[tool]['time'] / ours:.1f}× (target ≥ {target}×)")
 
 
 SLQ_CHILD = """
@@ -163,21 +192,16 @@ def main() -> None:
     cli = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     cli.add_argument("--quick", action="store_true", help="small size only, skip the 10⁶ SLQ run")
     cli.add_argument("--repeat", type=int, default=3)
+    cli.add_argument("--child", choices=("jamscope", "jax.hessian", "curvlinops"), help=argparse.SUPPRESS)
+    cli.add_argument("--width", type=int, default=30, help=argparse.SUPPRESS)
     args = cli.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child, args.width, args.repeat)))
+        return
     for width in (30,) if args.quick else (30, 48):
-        row = compare(width, args.repeat)
-        print(f"N = {row['N']}, P = {row['P']}:")
-        for name, value in row.items():
-            if name not in ("N", "P"):
-                print(f"  {name:>32}: {value:.3g}" + (" s" if "diff" not in name else ""))
-        print(f"  ratio jax.hessian / jamscope: {row['jax.hessian'] / row['jamscope']:.1f}× (target ≥ 5×)")
-        if "curvlinops" in row:
-            ratio = row["curvlinops"] / row["jamscope"]
-            print(f"  ratio curvlinops / jamscope:  {ratio:.1f}× (target ≥ 10×)")
+        compare(width, args.repeat)
     if not args.quick:
         slq_memory()
-    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    print(f"benchmark process peak memory: {peak_gb:.2f} GB")
 
 
 if __name__ == "__main__":

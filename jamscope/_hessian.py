@@ -13,8 +13,11 @@ above become contractions over the output index.
 
 The dense route never differentiates the loss twice: H0 = Jᵀ diag(ℓ″/(α²P)) J is a matmul of the
 Jacobian J = ∂F/∂θ, and Hp is the Hessian of the scalar θ ↦ Σ_μ c_μ F(x_μ; θ) with the weights
-c_μ = ℓ′_μ/(α²P) frozen, taken forward-over-reverse on blocks of basis tangents. Both are
-accumulated over chunks of patterns, so memory stays at O(N²) + O(chunk · N) (DESIGN §4, §4b).
+c_μ = ℓ′_μ/(α²P) frozen. For an [`FCNet`][jamscope.nets.FCNet] (bare or centered) Hp is assembled
+from layer blocks in closed form ([`jamscope._fc_hessian`][jamscope._fc_hessian], ≈ 3 P N² flops
+in matrix products); for any other network it is taken forward-over-reverse on blocks of basis
+tangents (≈ 12 P N² flops, the cost of ``jax.hessian``). Both are accumulated over chunks of
+patterns, so memory stays at O(N²) + O(chunk · N) (DESIGN §4, §4b).
 The matrix-free products ([`hvp`][jamscope._hessian.hvp], [`h0vp`][jamscope._hessian.h0vp],
 [`hpvp`][jamscope._hessian.hpvp], [`operators`][jamscope._hessian.operators]) never build an N × N
 matrix.
@@ -30,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from . import _fc_hessian as fc_hessian
 from ._checks import (
     check_finite,
     check_int_at_least,
@@ -230,6 +234,7 @@ def _decompose(loss, model, x, y, chunk_size, block_size):
     p = x.shape[0]
     _, first, second, scale = _derivatives(loss, model, apply, theta, x, y)
     (xs, cs, ws), ms = _chunked([x, first * scale, second * scale], min(chunk_size, p))
+    layer_blocks = fc_hessian.supports(model)
 
     def body(carry, inputs):
         h0, hp = carry
@@ -244,6 +249,8 @@ def _decompose(loss, model, x, y, chunk_size, block_size):
         else:
             weighted = jnp.einsum("pkl,pln->pkn", wc, jac, precision=_HIGHEST)
         h0 = h0 + jnp.matmul(jac.reshape(-1, n).T, weighted.reshape(-1, n), precision=_HIGHEST)
+        if layer_blocks:  # Hp below, from layer blocks
+            return (h0, hp), None
         # Hp += ∇∇ Σ_μ c_μ F_μ: forward-over-reverse, the reverse pass linearized once and
         # pushed along blocks of `block_size` basis tangents e_i (row i of the result is Hp e_i).
         grad = jax.grad(lambda th: _weighted_outputs(apply, th, xc, cc))
@@ -255,6 +262,8 @@ def _decompose(loss, model, x, y, chunk_size, block_size):
         (h0, hp), _ = body((zeros, zeros), (xs[0], cs[0], ws[0], ms[0]))
     else:
         (h0, hp), _ = jax.lax.scan(body, (zeros, zeros), (xs, cs, ws, ms))
+    if layer_blocks:
+        hp = fc_hessian.fc_hp(model, xs, cs, ms)
     h0, hp = _symmetric(h0), _symmetric(hp)
     return HessianParts(h=h0 + hp, h0=h0, hp=hp, first=first, second=second)
 
@@ -276,9 +285,11 @@ def decompose(
 
     For the quadratic hinge ℓ′ = −y Δ₊ and ℓ″ = θ(Δ): H0 = (1/P) Σ_{μ∈m} ∇Δ_μ∇Δ_μᵀ is PSD with rank
     ≤ N_Δ and Hp = (1/P) Σ_{μ∈m} Δ_μ ∇∇Δ_μ (000 eq. 3, 000 App. B). H0 uses the Jacobian of a chunk
-    of patterns (a matmul); Hp is forward-over-reverse on `block_size` basis tangents at a time
-    (``lax.map`` over blocks of the identity), both accumulated over chunks of `chunk_size`
-    patterns: memory O(N²) + O(chunk_size · N) + O(block_size · chunk_size · activations).
+    of patterns (a matmul). Hp of an FCNet comes from its layer blocks
+    ([`jamscope._fc_hessian`][jamscope._fc_hessian]); for other networks it is forward-over-reverse
+    on `block_size` basis tangents at a time (``lax.map`` over blocks of the identity). Both are
+    accumulated over chunks of `chunk_size` patterns: memory O(N²) + O(chunk_size · N) +
+    O(block_size · chunk_size · activations).
     Works unchanged under ``eqx.filter_vmap`` over an ensemble of models.
 
     **Arguments:**

@@ -1,23 +1,38 @@
-"""Command line: ``jamscope <experiment> [options]``; results (netCDF) and figures (PNG) go to ``--out``."""
+"""Command line: ``jamscope jamming [options]``; results (netCDF) and figures (PNG) go to ``--out``.
+
+``jamscope jamming`` runs the sweep of [`jamscope.sweep`][jamscope.sweep] at its quick defaults
+(minutes on 2 cores; `make demo`), or at the paper's sizes with ``--paper`` (a GPU). Any option
+overrides the chosen preset. Interrupted runs resume from the results file.
+"""
 
 import argparse
-import inspect
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .demo import jamming_demo
+from .sweep import PAPER, QUICK, SweepConfig
 
 __all__ = ["main", "parser"]
 
 
-def _widths(text: str) -> tuple[int, ...]:
+def _ints(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.split(","))
     except ValueError as err:
-        raise argparse.ArgumentTypeError(f"--widths must be comma-separated integers, got {text!r}") from err
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from err
     if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"--widths must be positive integers, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from err
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"expected positive numbers, got {text!r}")
     return values
 
 
@@ -35,65 +50,75 @@ def _positive_float(text: str) -> float:
     return value
 
 
+_OPTIONS = [  # (field of SweepConfig, parser, help)
+    ("n_train", _ints, "training-set sizes P, comma-separated"),
+    ("depths", _ints, "depths L (hidden layers), comma-separated"),
+    ("p_over_n", _floats, "target ratios P/N; widths are chosen to hit them"),
+    ("dim", _positive_int, "input dimension d"),
+    ("activation", str, "relu or tanh"),
+    ("data", str, "sphere (random, 000 §III), digits (embedded, PCA) or mnist (local files, PCA)"),
+    ("data_root", str, "folder with the MNIST IDX files (--data mnist)"),
+    ("seeds", _positive_int, "networks per point, trained vmapped"),
+    ("steps", _positive_int, "Adam step budget per run"),
+    ("lr", _positive_float, "initial Adam learning rate"),
+    ("decay_every", _positive_int, "divide the learning rate by 10 every this many steps"),
+    ("lr_floor", float, "smallest learning rate"),
+    ("bias_scale", float, "scale β of the biases"),
+    ("spectra_max_n", _positive_int, "largest N with dense Hessian spectra"),
+    ("seed", int, "PRNG seed of data and initialisations"),
+]
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``jamscope`` command (one sub-command per experiment)."""
     top = argparse.ArgumentParser(prog="jamscope", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser(
-        "demo",
-        help="seed ensembles of ReLU nets across the jamming transition (random sphere data)",
-        description="Train seed ensembles of ReLU FCNets of several widths at fixed P on random "
-        "sphere data with the quadratic hinge (000 §III) and plot N_Δ/N and the final loss vs P/N.",
+    jam = commands.add_parser(
+        "jamming",
+        help="the jamming transition: N_Δ/N, N*, spectra and gap distributions (000 Figs. 5c–8)",
+        description="Sweep P/N around the jamming transition for several depths (000 §III–VI); "
+        "write jamming.nc and the figures of 000 Figs. 5c, 6, 7 and 8 to --out.",
     )
-    defaults = {name: p.default for name, p in inspect.signature(jamming_demo).parameters.items()}
-    demo.add_argument("--out", type=Path, default=Path("out"), help="output directory (out)")
-    for flag, kind, text in [
-        ("n_train", _positive_int, "number P of training points"),
-        ("dim", _positive_int, "input dimension d"),
-        ("depth", _positive_int, "number L of hidden layers"),
-        ("widths", _widths, "hidden widths h, comma-separated"),
-        ("seeds", _positive_int, "networks per width (trained vmapped)"),
-        ("steps", _positive_int, "maximum Adam steps"),
-        ("lr", _positive_float, "initial Adam learning rate"),
-        ("decay_every", _positive_int, "divide the learning rate by 10 every this many steps"),
-        ("bias_scale", float, "scale β of the standard-normal biases"),
-    ]:
-        default = defaults[flag]
+    jam.add_argument("--out", type=Path, default=Path("out"), help="output directory (out)")
+    jam.add_argument("--paper", action="store_true", help="the paper's sizes (N ≈ 8000, d = h; GPU)")
+    for field, kind, text in _OPTIONS:
+        default = getattr(QUICK, field)
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        demo.add_argument("--" + flag.replace("_", "-"), type=kind, default=default, help=f"{text} ({shown})")
-    demo.add_argument("--seed", type=int, default=0, help="PRNG seed of data and initialisations (0)")
-    demo.add_argument("--x64", action="store_true", help="train in float64")
-    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+        jam.add_argument("--" + field.replace("_", "-"), type=kind, default=None, help=f"{text} ({shown})")
+    jam.add_argument(
+        "--float32",
+        action="store_true",
+        help="train in float32 (default float64, the papers' precision: in float32 Δ is resolved to ~1e-7)",
+    )
+    jam.add_argument("--quiet", action="store_true", help="no progress bar")
     return top
 
 
-def _run_demo(args: argparse.Namespace) -> None:
+def config_from(args: argparse.Namespace) -> SweepConfig:
+    """The preset (quick or ``--paper``) with every option given on the command line applied."""
+    preset = PAPER if args.paper else QUICK
+    changes = {field: getattr(args, field) for field, _, _ in _OPTIONS if getattr(args, field) is not None}
+    return dataclasses.replace(preset, **changes)
+
+
+def _run_jamming(args: argparse.Namespace) -> None:
     import jax
 
-    if args.x64:
-        jax.config.update("jax_enable_x64", True)
-    from .io import save_netcdf
-    from .plot import jamming_demo_figure
+    jax.config.update("jax_enable_x64", not args.float32)
+    from .report import jamming_report
 
-    results = jamming_demo(
-        jax.random.PRNGKey(args.seed),
-        n_train=args.n_train, dim=args.dim, depth=args.depth, widths=args.widths, seeds=args.seeds,
-        steps=args.steps, lr=args.lr, decay_every=args.decay_every, bias_scale=args.bias_scale,
-        progress=not args.quiet,
-    )  # fmt: skip
-    path = save_netcdf(results, args.out / "jamming_demo.nc")
-    figure = args.out / "jamming_demo.png"
-    jamming_demo_figure(results).savefig(figure, dpi=130)
-    print(f"wrote {path} and {figure}")
-    ratio = results["n_delta"] / results["n_params"]
-    for p_over_n, value in zip(results["p_over_n"].values, ratio.median("seed").values, strict=True):
-        print(f"  P/N = {p_over_n:5.2f}   median N_Δ/N = {value:.3f}")
+    try:
+        config = config_from(args)
+    except ValueError as err:
+        parser().error(str(err))
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(jamming_report(config, args.out, progress=not args.quiet))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``jamscope`` console script."""
     args = parser().parse_args(argv)
-    {"demo": _run_demo}[args.command](args)
+    {"jamming": _run_jamming}[args.command](args)
     return 0
 
 

@@ -9,33 +9,106 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from .jamming import OverlapDistributions  # noqa: E402
 from .typing import Float, typechecked  # noqa: E402
 
-__all__ = ["jamming_demo_figure", "hessian_spectra_figure"]
+__all__ = [
+    "jamming_transition_figure",
+    "jamming_point_figure",
+    "overlap_figure",
+    "hessian_spectra_figure",
+]
+
+
+def _legend(ax, **kwargs) -> None:
+    """A legend only when something labelled was drawn."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(frameon=False, **kwargs)
+
+
+def _depth_colors(depths) -> dict[int, str]:
+    return {int(d): f"C{i}" for i, d in enumerate(sorted({int(v) for v in depths}))}
 
 
 @typechecked
-def jamming_demo_figure(results: xr.Dataset) -> Figure:
-    """N_Δ/N and the final loss against P/N, one point per seed (000 Fig. 6a style)."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6), constrained_layout=True)
-    ratio = np.repeat(results["p_over_n"].values[:, None], results.sizes["seed"], axis=1)
-    n_delta = results["n_delta"].values / results["n_params"].values[:, None]
-    left.scatter(ratio.ravel(), n_delta.ravel(), s=14, alpha=0.7)
-    left.plot(results["p_over_n"], np.median(n_delta, axis=1), "k-", lw=1, label="median over seeds")
-    left.set(xlabel="P / N", ylabel=r"$N_\Delta / N$", title="unsatisfied patterns at the end")
-    left.legend(frameon=False)
-    loss = results["loss"].values.ravel()
-    fitted = loss == 0
-    floor = loss[~fitted].min() / 10 if np.any(~fitted) else 1e-12
-    right.scatter(ratio.ravel()[~fitted], loss[~fitted], s=14, alpha=0.7, label="loss > 0")
-    right.scatter(ratio.ravel()[fitted], np.full(fitted.sum(), floor), marker="v", s=18, c="k",
-                  label="loss = 0 (fitted)")  # fmt: skip
-    right.set(xlabel="P / N", ylabel="final loss", yscale="log", title="final loss")
-    right.legend(frameon=False, loc="lower right")
-    fig.suptitle(
-        f"jamming demo: P = {results.attrs['n_train']}, d = {results.attrs['dim']}, "
-        f"L = {results.attrs['depth']}, ReLU, quadratic hinge"
+def jamming_transition_figure(results: xr.Dataset) -> Figure:
+    """000 Fig. 6 from a [`run_sweep`][jamscope.sweep.run_sweep] result: (a) N_Δ/N against P/N,
+    one marker per run and the median per point; (b) N_Δ/N against the final loss L; (c) the number
+    of misclassified patterns against L. Colours: depth L; open markers: fitted runs (L = 0)."""
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(14, 3.8), constrained_layout=True)
+    colors = _depth_colors(results["depth"].values)
+    ratio = results["n_delta"] / results["n_params"]
+    for depth, color in colors.items():
+        sel = results["depth"].values == depth
+        for p in np.unique(results["n_train"].values[sel]):
+            pts = np.flatnonzero(sel & (results["n_train"].values == p))
+            order = pts[np.argsort(results["p_over_n"].values[pts])]
+            x = results["p_over_n"].values[order]
+            y = ratio.values[order]
+            a.plot(np.repeat(x[:, None], y.shape[1], 1).ravel(), y.ravel(), ".", color=color, alpha=0.4)
+            a.plot(x, np.median(y, axis=1), "-", color=color, alpha=0.8, label=f"depth {depth}, P = {p}")
+        loss = results["loss"].values[sel].ravel()
+        jammed = loss > 0
+        b.semilogx(
+            loss[jammed], ratio.values[sel].ravel()[jammed], "o", ms=3, color=color, label=f"depth {depth}"
+        )
+        misclassified = results["misclassified"].values[sel].ravel()
+        c.semilogx(loss[jammed], misclassified[jammed], "o", ms=3, color=color, label=f"depth {depth}")
+    a.set(xlabel="P / N", ylabel=r"$N_\Delta / N$", title=r"(a) $N_\Delta/N$ vs $P/N$")
+    _legend(a, fontsize=7)
+    b.set(
+        xlabel=r"loss $\mathcal{L}$",
+        ylabel=r"$N_\Delta / N$",
+        title=r"(b) $N_\Delta/N$ vs $\mathcal{L}$ (jammed runs)",
     )
+    c.set(xlabel=r"loss $\mathcal{L}$", ylabel="misclassified", title=r"(c) misclassified vs $\mathcal{L}$")
+    _legend(b)
+    return fig
+
+
+@typechecked
+def jamming_point_figure(points: xr.Dataset) -> Figure:
+    """000 Fig. 5(c): N* against P per depth, from [`jamming_points`][jamscope.sweep.jamming_points];
+    bars span the bracket [N_jammed, N_fitting]. Lines: the paper's P/N* ≈ 2.85 (N ≈ 8000) and the
+    bound N* ≤ 4P (000 eq. 13)."""
+    fig, ax = plt.subplots(figsize=(5, 4), constrained_layout=True)
+    p = points["n_train"].values
+    for depth, color in _depth_colors(points["depth"].values).items():
+        row = points.sel(depth=depth)
+        star = row["n_star"].values
+        err = np.stack([star - row["n_jammed"].values, row["n_fitting"].values - star])
+        ax.errorbar(p, star, yerr=err, fmt="o", color=color, capsize=3, label=f"depth {depth}")
+    grid = np.linspace(0, p.max() * 1.1, 50)
+    ax.plot(grid, grid / 2.85, "k--", lw=1, label=r"$P/N^* = 2.85$ (000, $N \approx 8000$)")
+    ax.plot(grid, 4 * grid, "k:", lw=1, label=r"bound $N^* \leq 4P$")
+    ax.set(xlabel="P", ylabel=r"$N^*$", ylim=(0, max(np.nanmax(points["n_fitting"].values), 1) * 1.5))
+    _legend(ax, fontsize=8)
+    ax.set_title("jamming point (000 Fig. 5c)")
+    return fig
+
+
+@typechecked
+def overlap_figure(distributions: OverlapDistributions) -> Figure:
+    """000 Fig. 8: P₊(z), z = Δ/√L, and P₋(|Δ|) on log–log axes with the fitted power laws."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.6), constrained_layout=True)
+    for ax, x, rho, fit, sign, name in (
+        (a, distributions.z, distributions.p_plus, distributions.theta, 1, r"\theta"),
+        (b, distributions.abs_delta, distributions.p_minus, distributions.gamma, -1, r"\gamma"),
+    ):
+        ax.loglog(x, np.where(rho > 0, rho, np.nan), ".", label="data")
+        window = np.geomspace(fit.low, fit.high, 20)
+        inside = (x >= fit.low) & (x <= fit.high) & (rho > 0)
+        anchor = (
+            np.exp(np.mean(np.log(rho[inside]) - fit.exponent * np.log(x[inside]))) if inside.any() else 1.0
+        )
+        value = sign * fit.exponent
+        ax.loglog(window, anchor * window**fit.exponent, "k-",
+                  label=rf"${name} = {value:.2f} \pm {fit.stderr:.2f}$")  # fmt: skip
+        _legend(ax)
+    a.set(
+        xlabel=r"$z = \Delta/\sqrt{\mathcal{L}}$", ylabel=r"$P_+(z)$", title=r"(a) unsatisfied, $\Delta > 0$"
+    )
+    b.set(xlabel=r"$|\Delta|$", ylabel=r"$P_-(\Delta)$", title=r"(b) satisfied, $\Delta < 0$")
     return fig
 
 
@@ -80,7 +153,7 @@ def hessian_spectra_figure(
     draw(b, hp_modes / np.sqrt(loss), label=r"$\lambda > 0$")
     draw(b, -hp_modes / np.sqrt(loss), label=r"$\lambda < 0$ (as $|\lambda|$)")
     b.set(xlabel=r"$|\lambda| / \sqrt{\mathcal{L}}$", ylabel=r"$D$", title=r"(b) sp($H_p$) rescaled")
-    b.legend(frameon=False)
+    _legend(b)
     h0_modes = nonzero(h0)
     draw(c, h0_modes)
     c.set(xlabel=r"$\lambda$", ylabel=r"$D(\lambda)$", title=r"(c) sp($H_0$)")
@@ -89,5 +162,5 @@ def hessian_spectra_figure(
     draw(d, h_modes, label=r"$\lambda > 0$")
     draw(d, -h_modes, label=r"$\lambda < 0$ (as $|\lambda|$)")
     d.set(xlabel=r"$|\lambda|$", ylabel=r"$D(\lambda)$", title=r"(d) sp($H$)")
-    d.legend(frameon=False)
+    _legend(d)
     return fig

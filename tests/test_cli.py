@@ -6,34 +6,45 @@ from pathlib import Path
 
 import pytest
 
-from jamscope import cli, io
+from jamscope import cli, io, sweep
 
 ROOT = Path(__file__).resolve().parents[1]
+TINY_ARGS = ["--n-train", "40", "--depths", "1", "--p-over-n", "0.7,1.5,6", "--seeds", "2", "--steps", "400",
+             "--decay-every", "200", "--quiet"]  # fmt: skip
 
 
-def test_demo_writes_results_and_figure(tmp_path, capsys):
-    args = ["demo", "--out", str(tmp_path), "--n-train", "40", "--widths", "2,6", "--seeds", "2",
-            "--steps", "300", "--decay-every", "100", "--quiet"]  # fmt: skip
-    assert cli.main(args) == 0
-    results = io.load_netcdf(tmp_path / "jamming_demo.nc")
-    assert results["n_delta"].shape == (2, 2)
-    assert set(results.coords) >= {"width", "seed", "n_params", "p_over_n"}
-    assert (tmp_path / "jamming_demo.png").stat().st_size > 10_000
-    assert "median N_Δ/N" in capsys.readouterr().out
+def test_jamming_writes_results_figures_and_summary(tmp_path, capsys):
+    assert cli.main(["jamming", "--out", str(tmp_path), *TINY_ARGS]) == 0
+    results = io.load_netcdf(tmp_path / "jamming.nc")
+    assert results.sizes["seed"] == 2 and set(results["depth"].values) == {1}
+    assert (tmp_path / "jamming_transition.png").stat().st_size > 10_000
+    out = capsys.readouterr().out
+    assert "jamming point" in out and "depth 1, P = 40" in out
+
+
+def test_options_override_the_presets():
+    args = cli.parser().parse_args(["jamming", "--paper", "--seeds", "2"])
+    config = cli.config_from(args)
+    assert config.seeds == 2 and config.n_train == sweep.PAPER.n_train and config.dim_equals_width
+    assert cli.config_from(cli.parser().parse_args(["jamming"])) == sweep.QUICK
 
 
 def test_help_documents_every_option(capsys):
     with pytest.raises(SystemExit):
-        cli.main(["demo", "--help"])
+        cli.main(["jamming", "--help"])
     text = capsys.readouterr().out
-    for flag in ("--n-train", "--widths", "--seeds", "--steps", "--lr", "--out", "--x64"):
+    for flag in ("--n-train", "--depths", "--p-over-n", "--seeds", "--steps", "--lr", "--out", "--float32",
+                 "--paper", "--data", "--activation"):  # fmt: skip
         assert flag in text
 
 
 def test_bad_options_are_rejected(capsys):
     with pytest.raises(SystemExit):
-        cli.main(["demo", "--widths", "0,3"])
-    assert "--widths" in capsys.readouterr().err
+        cli.main(["jamming", "--depths", "0,3"])
+    assert "--depths" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["jamming", "--data", "mnist"])
+    assert "data_root" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from jax.flatten_util import ravel_pytree
 
 from jamscope import data, losses, nets
+from jamscope._fc_hessian import supports as fc_supports
 from jamscope._hessian import (
     HessianParts,
     decompose,
@@ -165,6 +166,23 @@ def test_centered_model_with_alpha_matches_dense_hessian():
     v = jax.random.normal(key, (nets.n_params(base),))
     assert_close(h0vp(loss, model, ds, v) + hpvp(loss, model, ds, v), parts.h @ v)
     np.testing.assert_array_equal(hessian(loss, model, ds, chunk_size=4, block_size=7), parts.h)
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_generic_route_on_a_cnn_matches_dense_hessian(n_outputs):
+    """Networks other than FCNet take the forward-over-reverse route for Hp (blocks of tangents)."""
+    key = jax.random.PRNGKey(6)
+    model = nets.SmallCNN(key, (1, 5, 5), channels=2, activation="softplus", n_outputs=n_outputs)
+    assert not fc_supports(model) and fc_supports(nets.Centered(nets.FCNet(key, 2, 2, 1), 2.0))
+    x = jax.random.normal(key, (6, 1, 5, 5))
+    if n_outputs == 1:
+        ds, loss = data.Dataset(x, jnp.array([1.0, -1.0] * 3)), losses.SoftHinge()
+    else:
+        ds, loss = data.Dataset(x, jnp.arange(6) % 3, n_classes=3), losses.SoftmaxCrossEntropy()
+    parts = decompose(loss, model, ds, chunk_size=4, block_size=9)
+    assert_close(parts.h, dense_hessian(loss, model, ds.x, ds.y))
+    v = jax.random.normal(key, (nets.n_params(model),))
+    assert_close(hpvp(loss, model, ds, v), parts.hp @ v)
 
 
 @pytest.mark.parametrize("loss", [losses.SoftmaxCrossEntropy(), losses.MultiClassHinge(margin=0.5)])

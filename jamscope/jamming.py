@@ -1,0 +1,301 @@
+"""Jamming observables and the search for the jamming point N* (000 §II–VI; thesis ch. 1–2).
+
+- [`gaps`][jamscope.jamming.gaps]: the overlaps Δ_μ = ε − y_μ f(x_μ) (000 eq. 9);
+  [`n_delta`][jamscope.jamming.n_delta]: N_Δ = #{Δ_μ > 0}, the unsatisfied patterns ("forces");
+  [`n_misclassified`][jamscope.jamming.n_misclassified]: #{y_μ f(x_μ) ≤ 0}. A pattern with
+  0 < Δ < ε is unsatisfied but still correctly classified.
+- [`overlap_distributions`][jamscope.jamming.overlap_distributions]: P₊(z), z = Δ/√L for Δ > 0, and
+  P₋(Δ) for Δ < 0 (000 §VI, Fig. 8), log-binned, with fitted exponents P₊ ∼ z^θ, P₋ ∼ |Δ|^(−γ).
+- [`find_jamming`][jamscope.jamming.find_jamming]: bisection in the width at fixed P (or in P at
+  fixed width) for the point where training stops reaching N_Δ = 0 within its budget (000 §III).
+"""
+
+import dataclasses
+from collections.abc import Callable
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from ._checks import check_in_range, check_int_at_least, check_positive, check_trailing_shape
+from .data import Dataset
+from .fits import PowerLawFit, log_binned_density, power_law_fit
+from .losses import AbstractMarginLoss
+from .nets import AbstractNet, ensemble, n_params, outputs
+from .train import AbstractMethod, train
+from .typing import Array, Float, Int, PRNGKeyArray, Real, typechecked
+
+__all__ = [
+    "gaps",
+    "n_delta",
+    "n_misclassified",
+    "OverlapDistributions",
+    "overlap_distributions",
+    "JammingSearch",
+    "find_jamming",
+    "LOSS_FLOOR",
+    "fitted_runs",
+    "is_fitted",
+]
+
+
+def _binary_outputs(model: AbstractNet, data: Dataset) -> Array:
+    if model.n_outputs != 1 or data.n_classes != 2:
+        raise ValueError("gaps are defined for scalar-output models on binary ±1 labels (000 eq. 9)")
+    check_trailing_shape("data.x", data.x, model.input_shape)
+    return outputs(model, data.x)
+
+
+@typechecked
+def gaps(loss: AbstractMarginLoss, model: AbstractNet, data: Dataset) -> Float[Array, " P"]:
+    """Δ_μ = ε − y_μ F(x_μ) with ε = `loss.margin` (000 eq. 9): Δ > 0 unsatisfied, Δ < 0 satisfied."""
+    return loss.gaps(_binary_outputs(model, data), data.y)
+
+
+@typechecked
+def n_delta(loss: AbstractMarginLoss, model: AbstractNet, data: Dataset) -> Int[Array, ""]:
+    """N_Δ = #{μ : Δ_μ > 0}, the number of unsatisfied patterns (000 §II)."""
+    return jnp.sum(gaps(loss, model, data) > 0)
+
+
+@typechecked
+def n_misclassified(model: AbstractNet, data: Dataset) -> Int[Array, ""]:
+    """#{μ : y_μ F(x_μ) ≤ 0}, the training errors (000 Fig. 6c); f = 0 counts as an error."""
+    return jnp.sum(data.y * _binary_outputs(model, data) <= 0)
+
+
+LOSS_FLOOR = 1e-10
+"""Below this loss a run counts as fitted even with patterns left at Δ = 0⁺ (see `fitted_runs`)."""
+
+
+@typechecked
+def fitted_runs(
+    n_unsatisfied: Real[Array, " K"] | Real[np.ndarray, " K"],
+    losses: Float[Array, " K"] | Float[np.ndarray, " K"],
+    loss_floor: float = LOSS_FLOOR,
+) -> np.ndarray:
+    """Which runs fitted their data: N_Δ = 0, or a loss L ≤ `loss_floor` (000 §III: N* is where
+    L → 0 at the end of training).
+
+    The second clause is needed because under the quadratic hinge the force on a pattern vanishes
+    with its gap (ℓ′ = Δ₊): gradient descent brings the last unsatisfied patterns to Δ = 0⁺
+    exponentially slowly without crossing, leaving runs with L ~ 10⁻¹⁵–10⁻³² and a few patterns
+    "unsatisfied" by Δ ~ 10⁻⁸ (measured here in float64 and float32). Jammed runs keep
+    L ≳ 10⁻⁶ at the sizes of this package, far above the default floor of 10⁻¹⁰.
+    """
+    check_positive("loss_floor", loss_floor, allow_zero=True)
+    return (np.asarray(n_unsatisfied) == 0) | (np.asarray(losses) <= loss_floor)
+
+
+@typechecked
+def is_fitted(
+    n_unsatisfied: Real[Array, " K"] | Real[np.ndarray, " K"],
+    losses: Float[Array, " K"] | Float[np.ndarray, " K"],
+    fraction: float = 0.5,
+    loss_floor: float = LOSS_FLOOR,
+) -> bool:
+    """The fitting criterion at one point of a seed ensemble: at least `fraction` of the K runs
+    fitted (see [`fitted_runs`][jamscope.jamming.fitted_runs]); default half of them, a median
+    criterion."""
+    check_in_range("fraction", fraction, 0.0, 1.0)
+    return bool(np.mean(fitted_runs(n_unsatisfied, losses, loss_floor)) >= fraction)
+
+
+# ----------------------------------------------------------------------------------------------
+# Overlap distributions
+
+
+@dataclasses.dataclass(frozen=True)
+class OverlapDistributions:
+    """P₊(z), z = Δ/√L, over the unsatisfied patterns and P₋(|Δ|) over the satisfied ones (000 Fig. 8).
+
+    - `z`, `p_plus`: log-bin centres and density of z = Δ/√L (Δ > 0), normalized over Δ > 0.
+    - `abs_delta`, `p_minus`: the same for |Δ| with Δ < 0, normalized over Δ < 0.
+    - `theta`: fit of P₊ ∼ z^θ (exponent = θ); `gamma`: fit of P₋ ∼ |Δ|^(−γ) (exponent = −γ,
+      so γ = −gamma.exponent). Each carries its window and bootstrap error.
+    - `n_plus`, `n_minus`: the numbers of unsatisfied and satisfied patterns pooled.
+    """
+
+    z: np.ndarray
+    p_plus: np.ndarray
+    abs_delta: np.ndarray
+    p_minus: np.ndarray
+    theta: PowerLawFit
+    gamma: PowerLawFit
+    n_plus: int
+    n_minus: int
+
+
+@typechecked
+def overlap_distributions(
+    gaps: Float[Array, " R P"] | Float[np.ndarray, " R P"],
+    losses: Float[Array, " R"] | Float[np.ndarray, " R"],
+    *,
+    n_bins: int = 30,
+    theta_window: tuple[float, float] | None = None,
+    gamma_window: tuple[float, float] | None = None,
+    n_bootstrap: int = 200,
+    min_value: float = 1e-8,
+    seed: int = 0,
+) -> OverlapDistributions:
+    """Pool the gaps of R runs into P₊(Δ/√L) and P₋(Δ) and fit θ and γ (000 §VI, Fig. 8).
+
+    Each run's positive gaps are divided by the square root of its own loss L (000 Fig. 8a: the
+    forces scale as √L near jamming); NaN entries (padding of runs with fewer patterns) are dropped.
+    Fit windows default to the 1 %–50 % quantiles of each side's values above `min_value` (see
+    [`power_law_fit`][jamscope.fits.power_law_fit]); the papers report "about two decades". The
+    cut keeps out the patterns that gradient descent leaves at |Δ| ≈ 0 (10⁻¹⁵–10⁻⁹ in float64:
+    the last contacts creep to Δ = 0 without crossing), which are numerical, not critical.
+    """
+    g = np.asarray(gaps, dtype=float)
+    loss_values = np.asarray(losses, dtype=float)
+    if np.any(loss_values <= 0):
+        raise ValueError("`losses` must be > 0: runs at L = 0 have no unsatisfied pattern to rescale")
+    z = (g / np.sqrt(loss_values)[:, None])[g > 0]
+    minus = -g[g < 0]
+    for name, side in (("positive", z), ("negative", minus)):
+        if side.size < 10:
+            raise ValueError(f"need at least 10 {name} gaps in `gaps`, got {side.size}")
+    z_centres, p_plus = log_binned_density(z, n_bins=n_bins)
+    d_centres, p_minus = log_binned_density(minus, n_bins=n_bins)
+
+    def window(values, given):
+        if given is not None:
+            return given
+        kept = values[values > min_value]
+        if kept.size < 10:
+            raise ValueError(f"need at least 10 overlaps above `min_value` = {min_value}, got {kept.size}")
+        return float(np.quantile(kept, 0.01)), float(np.quantile(kept, 0.5))
+
+    gamma_fit = power_law_fit(minus, window=window(minus, gamma_window), n_bootstrap=n_bootstrap, seed=seed)
+    return OverlapDistributions(
+        z=z_centres,
+        p_plus=p_plus,
+        abs_delta=d_centres,
+        p_minus=p_minus,
+        theta=power_law_fit(z, window=window(z, theta_window), n_bootstrap=n_bootstrap, seed=seed),
+        gamma=gamma_fit,
+        n_plus=int(z.size),
+        n_minus=int(minus.size),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# The jamming point
+
+
+@dataclasses.dataclass(frozen=True)
+class JammingSearch:
+    """The outcome of [`find_jamming`][jamscope.jamming.find_jamming].
+
+    - `over`: ``"width"`` (P fixed) or ``"n_train"`` (width fixed).
+    - `fitting`, `jammed`: the adjacent searched values where the ensemble fits (N_Δ = 0) and where
+      it does not; N* lies between the parameter counts `n_params_fitting` and `n_params_jammed`
+      (width search) and P* between `jammed` and `fitting` (P search). None when `bracketed` is False.
+    - `bracketed`: whether the end points behaved as required (jammed at small width / large P,
+      fitting at large width / small P); if not, widen the range or the training budget.
+    - `outcomes`, `losses`: the final N_Δ and loss of every seed at every evaluated value
+      (value → array of K).
+    - `n_params`: N at every evaluated value. `steps`: the training budget per run; `fraction`: the
+      share of fitted seeds that counts as fitting.
+    """
+
+    over: str
+    fitting: int | None
+    jammed: int | None
+    n_params_fitting: int | None
+    n_params_jammed: int | None
+    bracketed: bool
+    outcomes: dict[int, np.ndarray]
+    losses: dict[int, np.ndarray]
+    n_params: dict[int, int]
+    steps: int
+    fraction: float
+
+
+@typechecked
+def find_jamming(
+    loss: AbstractMarginLoss,
+    data: Dataset,
+    make: Callable[[PRNGKeyArray, int], AbstractNet],
+    method: AbstractMethod,
+    *,
+    low: int,
+    high: int,
+    steps: int,
+    key: PRNGKeyArray,
+    over: Literal["width", "n_train"] = "width",
+    width: int | None = None,
+    seeds: int = 4,
+    fraction: float = 0.5,
+    progress: bool = True,
+) -> JammingSearch:
+    """Bisect for the jamming point: the smallest width (or largest P) whose seed ensemble still
+    fits (N_Δ = 0, or L below the floor of [`fitted_runs`][jamscope.jamming.fitted_runs]) within
+    `steps` steps (000 §III; thesis ch. 2 App. B).
+
+    ``over="width"``: `make(key, h)` builds a network of width h; the whole `data` is used and h is
+    bisected in [`low`, `high`] (jammed at `low`, fitting at `high`). ``over="n_train"``: the width
+    is `width`, the training set is the first P patterns of `data` and P is bisected in
+    [`low`, `high`] (fitting at `low`, jammed at `high`); nested subsets make the outcome monotone
+    in P for a given initialisation. At each evaluated value `seeds` networks (keys fixed per value)
+    train vmapped as one ensemble with `method`; the value fits when [`is_fitted`][jamscope.jamming.is_fitted]
+    holds for their final N_Δ and loss. The papers decrease h from large values instead of bisecting; both
+    locate the same change of outcome when it is monotone.
+    """
+    check_int_at_least("low", low, 1)
+    if high <= low:
+        raise ValueError(f"`high` must be > `low`, got low={low}, high={high}")
+    check_int_at_least("seeds", seeds, 1)
+    if over == "width" and width is not None:
+        raise ValueError('`width` is the fixed width of over="n_train"; leave it None for a width search')
+    if over == "n_train":
+        if width is None:
+            raise ValueError('over="n_train" needs the fixed `width`')
+        check_in_range("high", high, 2, data.n_train)
+    outcomes: dict[int, np.ndarray] = {}
+    losses: dict[int, np.ndarray] = {}
+    counts: dict[int, int] = {}
+    bar = tqdm(desc=f"find_jamming over {over}", disable=not progress)
+
+    def fits(value: int) -> bool:
+        h, subset = (value, data) if over == "width" else (width, _first(data, value))
+        keys = jax.random.split(jax.random.fold_in(key, value), seeds)
+        models = ensemble(lambda k: make(k, h), keys)
+        _, history = train(models, loss, subset, method, steps=steps, ensemble=True, progress=False)
+        outcomes[value] = np.asarray(history.n_unsatisfied[:, -1])
+        losses[value] = np.asarray(history.loss[:, -1])
+        counts[value] = n_params(make(keys[0], h))
+        bar.update()
+        bar.set_postfix(value=value, fitted=f"{np.mean(fitted_runs(outcomes[value], losses[value])):.2f}")
+        return is_fitted(outcomes[value], losses[value], fraction)
+
+    # fitting side and jammed side of the bracket: large width / small P fits
+    fit_end, jam_end = (high, low) if over == "width" else (low, high)
+    bracketed = fits(fit_end) and not fits(jam_end)
+    while bracketed and abs(fit_end - jam_end) > 1:
+        middle = (fit_end + jam_end) // 2
+        if fits(middle):
+            fit_end = middle
+        else:
+            jam_end = middle
+    bar.close()
+    return JammingSearch(
+        over=over,
+        fitting=fit_end if bracketed else None,
+        jammed=jam_end if bracketed else None,
+        n_params_fitting=counts[fit_end] if bracketed else None,
+        n_params_jammed=counts[jam_end] if bracketed else None,
+        bracketed=bracketed,
+        outcomes=dict(sorted(outcomes.items())),
+        losses=dict(sorted(losses.items())),
+        n_params=dict(sorted(counts.items())),
+        steps=steps,
+        fraction=fraction,
+    )
+
+
+def _first(data: Dataset, p: int) -> Dataset:
+    return Dataset(data.x[:p], data.y[:p], n_classes=data.n_classes)
