@@ -1,7 +1,7 @@
 """Benchmark: training seed ensembles vmapped, and the full-batch Adam loop against a plain one.
 
-    python benchmarks/bench_training.py             # K = 8, P = 400, d = 10, h = 16, L = 2, 5000 steps
-    python benchmarks/bench_training.py --steps 20000 --width 32
+    python benchmarks/bench_training.py             # K = 8, P = 400, d = 10, h = 16, L = 2, 20000 steps
+    python benchmarks/bench_training.py --steps 2000 --width 64 --n-train 1000
 
 Prints, in one process on the same problem (ReLU FCNet, quadratic hinge, full-batch Adam, float32):
 1. wall time of one vmapped ensemble of K networks vs K sequential `jamscope.train.adam` runs, and
@@ -11,6 +11,11 @@ Prints, in one process on the same problem (ReLU FCNet, quadratic hinge, full-ba
    ``for`` loop that reads the loss back every step, and the ratio.
 Times exclude compilation (each path runs once before it is timed). Early stopping is off so that
 every path does exactly `--steps` steps.
+
+Measured on 2 CPU cores (float32): 20000 steps, N = 432: vmapped 2.8 s vs sequential 6.6 s (2.3×);
+24 700 vs 13 100 steps/s (1.9×). Each of the ~100 log-spaced records costs ~5 ms of dispatch and
+host sync, so for short runs (2000 steps, N = 4800) the loop is 0.6× the plain one; a bare
+``lax.scan`` of the same step reaches 5600 steps/s there, the Python loop 3500.
 """
 
 import argparse
@@ -81,7 +86,7 @@ def main() -> None:
     cli.add_argument("--dim", type=int, default=10)
     cli.add_argument("--width", type=int, default=16)
     cli.add_argument("--depth", type=int, default=2)
-    cli.add_argument("--steps", type=int, default=5000)
+    cli.add_argument("--steps", type=int, default=20_000)
     args = cli.parse_args()
     data, make, keys = problem(args)
     n = js.nets.n_params(make(keys[0]))
