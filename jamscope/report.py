@@ -75,8 +75,8 @@ def _first_jammed(results: xr.Dataset, depth, p) -> str:
 def jamming_report(config: SweepConfig, out: Path, *, progress: bool = True) -> str:
     """Run (or resume) the sweep into ``out/jamming.nc`` and write the figures of 000 to `out`:
     ``jamming_transition.png`` (Fig. 6), ``jamming_point.png`` (Fig. 5c), ``hessian_spectra.png``
-    (Fig. 7, the jammed run nearest the transition with the smallest loss) and ``overlaps.png``
-    (Fig. 8). Returns the summary of [`summarize_sweep`][jamscope.report.summarize_sweep]."""
+    (Fig. 7, of the jammed run next to the transition whose Hp has the most non-zero modes) and
+    ``overlaps.png`` (Fig. 8). Returns the summary of [`summarize_sweep`][jamscope.report.summarize_sweep]."""
     path = out / "jamming.nc"
     results = run_sweep(config, path, progress=progress)
     written = [path]
@@ -92,7 +92,10 @@ def jamming_report(config: SweepConfig, out: Path, *, progress: bool = True) -> 
         near = near_jamming(results)
         with_spectra = np.flatnonzero(np.isfinite(near["hp_c0"].values))
         if with_spectra.size:
-            run = near.isel(run=with_spectra[np.argmin(near["loss"].values[with_spectra])])
+            # the run whose Hp has the most non-zero modes: narrow ReLU nets also jam with patterns
+            # stuck on dead units (f constant there), where Hp vanishes and the spectra say little
+            active = near["n_params"].values[with_spectra] - near["hp_n_zero"].values[with_spectra]
+            run = near.isel(run=with_spectra[np.argmax(active)])
             eig = {name: run[f"eig_{name}"].dropna("mode").values for name in ("h", "h0", "hp")}
             save(hessian_spectra_figure(eig["h"], eig["h0"], eig["hp"], float(run["loss"]), zero_rtol=1e-9),
                  "hessian_spectra.png")  # fmt: skip
