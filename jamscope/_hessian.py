@@ -227,6 +227,20 @@ def _symmetric(a):
     return 0.5 * (a + a.T)
 
 
+def _masked(values, mask):
+    """Zero the padded rows of a chunk (they carry no weight in H0 or Hp)."""
+    return jnp.where(mask.reshape((-1,) + (1,) * (values.ndim - 1)), values, 0.0)
+
+
+def _accumulate(term, n: int, dtype, chunks):
+    """Σ over chunks of the (N, N) matrix `term(*chunk)`: a scan, or one call for a single chunk."""
+    zeros = jnp.zeros((n, n), dtype)
+    if chunks[0].shape[0] == 1:
+        return term(*(c[0] for c in chunks))
+    total, _ = jax.lax.scan(lambda acc, chunk: (acc + term(*chunk), None), zeros, chunks)
+    return total
+
+
 @eqx.filter_jit
 def _decompose(loss, model, x, y, chunk_size, block_size):
     theta, apply = _flat(model)
@@ -234,36 +248,30 @@ def _decompose(loss, model, x, y, chunk_size, block_size):
     p = x.shape[0]
     _, first, second, scale = _derivatives(loss, model, apply, theta, x, y)
     (xs, cs, ws), ms = _chunked([x, first * scale, second * scale], min(chunk_size, p))
-    layer_blocks = fc_hessian.supports(model)
 
-    def body(carry, inputs):
-        h0, hp = carry
-        xc, cc, wc, mc = inputs
-        # padded rows carry zero weight in both parts
-        cc = jnp.where(mc.reshape((-1,) + (1,) * (cc.ndim - 1)), cc, 0.0)
-        wc = jnp.where(mc.reshape((-1,) + (1,) * (wc.ndim - 1)), wc, 0.0)
-        # H0 += Jᵀ diag(ℓ″/(α²P)) J on this chunk (K outputs: the K × K blocks of ℓ″)
+    def h0_term(xc, wc, mc):
+        # Jᵀ diag(ℓ″/(α²P)) J on this chunk (K outputs: the K × K blocks of ℓ″)
+        wc = _masked(wc, mc)
         jac = jax.vmap(lambda xi: jax.jacrev(apply)(theta, xi))(xc)
         if wc.ndim == 1:
             weighted = wc[:, None] * jac
         else:
             weighted = jnp.einsum("pkl,pln->pkn", wc, jac, precision=_HIGHEST)
-        h0 = h0 + jnp.matmul(jac.reshape(-1, n).T, weighted.reshape(-1, n), precision=_HIGHEST)
-        if layer_blocks:  # Hp below, from layer blocks
-            return (h0, hp), None
-        # Hp += ∇∇ Σ_μ c_μ F_μ: forward-over-reverse, the reverse pass linearized once and
-        # pushed along blocks of `block_size` basis tangents e_i (row i of the result is Hp e_i).
+        return jnp.matmul(jac.reshape(-1, n).T, weighted.reshape(-1, n), precision=_HIGHEST)
+
+    def hp_term(xc, cc, mc):
+        # ∇∇ Σ_μ c_μ F_μ: forward-over-reverse, the reverse pass linearized once and pushed along
+        # blocks of `block_size` basis tangents e_i (row i of the result is Hp e_i).
+        cc = _masked(cc, mc)
         grad = jax.grad(lambda th: _weighted_outputs(apply, th, xc, cc))
         _, tangent_map = jax.linearize(grad, theta)
-        return (h0, hp + _basis_products(tangent_map, n, block_size, theta.dtype)), None
+        return _basis_products(tangent_map, n, block_size, theta.dtype)
 
-    zeros = jnp.zeros((n, n), theta.dtype)
-    if xs.shape[0] == 1:  # one chunk: no loop
-        (h0, hp), _ = body((zeros, zeros), (xs[0], cs[0], ws[0], ms[0]))
-    else:
-        (h0, hp), _ = jax.lax.scan(body, (zeros, zeros), (xs, cs, ws, ms))
-    if layer_blocks:
+    h0 = _accumulate(h0_term, n, theta.dtype, (xs, ws, ms))
+    if fc_hessian.supports(model):  # fully connected: Hp from layer blocks
         hp = fc_hessian.fc_hp(model, xs, cs, ms)
+    else:
+        hp = _accumulate(hp_term, n, theta.dtype, (xs, cs, ms))
     h0, hp = _symmetric(h0), _symmetric(hp)
     return HessianParts(h=h0 + hp, h0=h0, hp=hp, first=first, second=second)
 
