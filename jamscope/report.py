@@ -13,11 +13,27 @@ from .typing import typechecked
 __all__ = ["jamming_report", "summarize_sweep"]
 
 
+def _analyse(results: xr.Dataset):
+    """N* brackets, the near-jamming runs and their gap distributions (or why there are none)."""
+    points = jamming_points(results)
+    try:
+        near = near_jamming(results)
+    except ValueError:
+        return points, None, "no jammed runs next to a bracketed transition: no N_Δ/N, C0, θ, γ"
+    try:
+        return points, near, overlap_distributions(near["gaps"].values, near["loss"].values, n_bootstrap=100)
+    except ValueError as err:
+        return points, near, f"gap exponents not fitted: {err}"
+
+
 @typechecked
 def summarize_sweep(results: xr.Dataset) -> str:
     """The numbers 000 reports, measured on a sweep: P/N* per (depth, P), N_Δ/N just past the jump,
     C0 = N₋/N of Hp and θ, γ of the gap distributions, each next to the paper's value."""
-    points = jamming_points(results)
+    return _summary(results, *_analyse(results))
+
+
+def _summary(results: xr.Dataset, points: xr.Dataset, near: xr.Dataset | None, dist) -> str:
     lines = ["jamming point (000: P/N* ≈ 2.8–2.9 at N ≈ 8000; N_Δ/N jumps to ≈ 0.7–0.75):"]
     for depth in points["depth"].values:
         for p in points["n_train"].values:
@@ -30,30 +46,26 @@ def summarize_sweep(results: xr.Dataset) -> str:
                 bracket = f"({int(row['n_jammed'])}, {int(row['n_fitting'])}]"
                 text += f"N* ∈ {bracket}, P/N* ∈ [{low:.2f}, {high:.2f})"
             lines.append(text + _first_jammed(results, depth, p))
-    try:
-        near = near_jamming(results)
-    except ValueError:
-        return "\n".join(lines + ["no jammed runs next to a bracketed transition: no N_Δ/N, C0, θ, γ"])
-    lines.append("jammed runs next to the transition (000 Fig. 6b rectangle):")
-    for depth in np.unique(near["depth"].values):
-        sel = near["depth"].values == depth
-        ratio = near["n_delta"].values[sel] / near["n_params"].values[sel]
-        c0 = near["hp_c0"].values[sel]
-        c0_text = f"{np.nanmean(c0):.3f}" if np.any(np.isfinite(c0)) else "n/a (no spectra at that N)"
-        lines.append(
-            f"  depth {depth}: {sel.sum()} runs, median N_Δ/N = {np.median(ratio):.2f} (000: ≈ 0.7–0.75), "
-            f"mean C0 of Hp = {c0_text} (000: ≈ 0.5 ReLU, 0.43 tanh)"
-        )
-    try:
-        dist = overlap_distributions(near["gaps"].values, near["loss"].values, n_bootstrap=100)
+    if near is not None:
+        lines.append("jammed runs next to the transition (000 Fig. 6b rectangle):")
+        for depth in np.unique(near["depth"].values):
+            sel = near["depth"].values == depth
+            ratio = near["n_delta"].values[sel] / near["n_params"].values[sel]
+            c0 = near["hp_c0"].values[sel]
+            c0_text = f"{np.nanmean(c0):.3f}" if np.any(np.isfinite(c0)) else "n/a (no spectra at that N)"
+            lines.append(
+                f"  depth {depth}: {sel.sum()} runs, median N_Δ/N = {np.median(ratio):.2f} "
+                f"(000: ≈ 0.7–0.75), mean C0 of Hp = {c0_text} (000: ≈ 0.5 ReLU, 0.43 tanh)"
+            )
+    if isinstance(dist, str):
+        lines.append(dist)
+    else:
         lines.append(
             f"gap exponents ({dist.n_plus} forces, {dist.n_minus} gaps; 000: θ ≈ 0.3, γ ≈ 0.2 for ReLU): "
             f"θ = {dist.theta.exponent:.2f} ± {dist.theta.stderr:.2f} on z ∈ [{dist.theta.low:.2g}, "
             f"{dist.theta.high:.2g}], γ = {-dist.gamma.exponent:.2f} ± {dist.gamma.stderr:.2f} on "
             f"|Δ| ∈ [{dist.gamma.low:.2g}, {dist.gamma.high:.2g}]"
         )
-    except ValueError as err:
-        lines.append(f"gap exponents not fitted: {err}")
     return "\n".join(lines)
 
 
@@ -86,10 +98,10 @@ def jamming_report(config: SweepConfig, out: Path, *, progress: bool = True) -> 
         written.append(out / name)
 
     save(jamming_transition_figure(results), "jamming_transition.png")
-    points = jamming_points(results)
+    points, near, dist = _analyse(results)
     if np.any(np.isfinite(points["n_star"].values)):
         save(jamming_point_figure(points), "jamming_point.png")
-        near = near_jamming(results)
+    if near is not None:
         with_spectra = np.flatnonzero(np.isfinite(near["hp_c0"].values))
         if with_spectra.size:
             # the run whose Hp has the most non-zero modes: narrow ReLU nets also jam with patterns
@@ -99,11 +111,6 @@ def jamming_report(config: SweepConfig, out: Path, *, progress: bool = True) -> 
             eig = {name: run[f"eig_{name}"].dropna("mode").values for name in ("h", "h0", "hp")}
             save(hessian_spectra_figure(eig["h"], eig["h0"], eig["hp"], float(run["loss"]), zero_rtol=1e-9),
                  "hessian_spectra.png")  # fmt: skip
-        try:
-            save(
-                overlap_figure(overlap_distributions(near["gaps"].values, near["loss"].values)),
-                "overlaps.png",
-            )
-        except ValueError:
-            pass  # too few gaps to fit: summarize_sweep says so
-    return "\n".join([f"wrote {', '.join(map(str, written))}", summarize_sweep(results)])
+    if not isinstance(dist, str):
+        save(overlap_figure(dist), "overlaps.png")
+    return "\n".join([f"wrote {', '.join(map(str, written))}", _summary(results, points, near, dist)])

@@ -32,7 +32,7 @@ from .data import Dataset, digits, mnist, random_sphere
 from .io import load_netcdf, save_netcdf
 from .jamming import fitted_runs, is_fitted
 from .losses import QuadraticHinge
-from .nets import FCNet, ensemble, ensemble_outputs, n_params
+from .nets import FCNet, ensemble, ensemble_outputs
 from .train import adam
 from .typing import PRNGKeyArray, typechecked
 
@@ -192,7 +192,7 @@ def _run_point(config: SweepConfig, depth: int, width: int, data: Dataset, key: 
         lr_floor=config.lr_floor, ensemble=True, progress=False,
     )  # fmt: skip
     f = ensemble_outputs(models, data.x)
-    n, p = n_params(jax.tree.map(lambda a: a[0] if eqx.is_array(a) else a, models)), data.n_train
+    n, p = fc_param_count(config, width, depth), data.n_train
     per_run = {
         "loss": np.asarray(history.loss[:, -1], dtype=float),
         "n_delta": np.asarray(history.n_unsatisfied[:, -1], dtype=float),
