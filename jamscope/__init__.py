@@ -1,11 +1,12 @@
 """jamscope: the physics of deep-learning loss landscapes, in JAX.
 
 ``import jamscope as js``: the modules are `js.nets`, `js.losses`, `js.data`, `js.train`,
-`js.curvature`, `js.fits`, `js.io`, `js.plot`; the most used names are re-exported flat
+`js.curvature`, `js.ntk`, `js.regression`, `js.regimes`, `js.fits`, `js.io`, `js.plot`; the most used
+names are re-exported flat
 (`js.FCNet`, `js.QuadraticHinge`, …).
 """
 
-from . import curvature, data, fits, io, losses, nets, train, typing
+from . import curvature, data, fits, io, losses, nets, ntk, regimes, regression, train, typing
 from .data import Dataset
 from .losses import (
     MSE,
@@ -20,7 +21,7 @@ from .nets import Centered, FCNet, SmallCNN
 from .train import SGD, Adam, GradientFlow, History
 
 __all__ = [
-    "curvature", "data", "fits", "io", "losses", "nets", "train", "typing",
+    "curvature", "data", "fits", "io", "losses", "nets", "ntk", "regimes", "regression", "train", "typing",
     "Dataset", "FCNet", "SmallCNN", "Centered",
     "QuadraticHinge", "LinearHinge", "SoftHinge", "CrossEntropy", "MSE", "MultiClassHinge",
     "SoftmaxCrossEntropy", "Adam", "SGD", "GradientFlow", "History",

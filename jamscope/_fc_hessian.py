@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .nets import AbstractNet, Centered, FCNet, activation_function
+from .typing import Array
 
 __all__ = ["supports", "fc_hp"]
 
@@ -35,7 +36,7 @@ def supports(model: AbstractNet) -> bool:
     return isinstance(model, FCNet) or (isinstance(model, Centered) and isinstance(model.model, FCNet))
 
 
-def _unwrap(model: AbstractNet) -> tuple[FCNet, float]:
+def _unwrap(model: AbstractNet) -> tuple[FCNet, float | Array]:
     """The FCNet and the factor α of F = α (f − f₀) (1 for a bare network): ∇∇F = α ∇∇f."""
     return (model.model, model.alpha) if isinstance(model, Centered) else (model, 1.0)
 

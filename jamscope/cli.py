@@ -1,8 +1,9 @@
-"""Command line: ``jamscope jamming [options]``; results (netCDF) and figures (PNG) go to ``--out``.
+"""Command line: ``jamscope <experiment> [options]``; results (netCDF) and figures (PNG) go to ``--out``.
 
-``jamscope jamming`` runs the sweep of [`jamscope.sweep`][jamscope.sweep] at its quick defaults
-(minutes on 2 cores; `make demo`), or at the paper's sizes with ``--paper`` (a GPU). Any option
-overrides the chosen preset. Interrupted runs resume from the results file.
+``jamscope jamming`` runs the sweep of [`jamscope.sweep`][jamscope.sweep] (`make demo`) and
+``jamscope regimes`` the lazy/feature and fluctuation sweep of [`jamscope.regimes`][jamscope.regimes],
+each at its quick defaults (minutes on 2 cores), or at the paper's sizes with ``--paper`` (a GPU).
+Any option overrides the chosen preset. Interrupted runs resume from the results file.
 """
 
 import argparse
@@ -11,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .sweep import PAPER, QUICK, SweepConfig
+from .sweep import PAPER, QUICK
 
 __all__ = ["main", "parser"]
 
@@ -50,7 +51,14 @@ def _positive_float(text: str) -> float:
     return value
 
 
-_OPTIONS = [  # (field of SweepConfig, parser, help)
+_NONE = "none"
+
+
+def _optional_int(text: str) -> int | str:
+    return _NONE if text.lower() == _NONE else _positive_int(text)
+
+
+_JAMMING_OPTIONS = [  # (field of SweepConfig, parser, help)
     ("n_train", _ints, "training-set sizes P, comma-separated"),
     ("depths", _ints, "depths L (hidden layers), comma-separated"),
     ("p_over_n", _floats, "target ratios P/N; widths are chosen to hit them"),
@@ -68,57 +76,110 @@ _OPTIONS = [  # (field of SweepConfig, parser, help)
     ("seed", int, "PRNG seed of data and initialisations"),
 ]
 
+_REGIMES_OPTIONS = [  # (field of RegimesConfig, parser, help)
+    ("data", str, "digits (embedded), stripe (001 §5), or mnist, fashion, cifar10 (local files)"),
+    ("data_root", str, "folder with the local data files (default $JAMSCOPE_DATA)"),
+    ("n_train", _positive_int, "training-set size P"),
+    ("n_test", _positive_int, "test-set size"),
+    ("pca_dim", _optional_int, "PCA components of the images ('none': all pixels)"),
+    ("dim", _positive_int, "input dimension of the stripe data"),
+    ("depth", _positive_int, "hidden layers L"),
+    ("widths", _ints, "widths h of the (h, α√h) grid, comma-separated"),
+    ("scaled_scales", _floats, "values of α√h, comma-separated"),
+    ("fluctuation_widths", _ints, "widths of the fluctuation sweep at fixed α (004)"),
+    ("fluctuation_scale", _positive_float, "α of the fluctuation sweep"),
+    ("seeds", _positive_int, "networks per point (the ensemble), trained vmapped"),
+    ("steps", _positive_int, "gradient-flow step budget per run"),
+    ("kernel_points", _positive_int, "test inputs on which the NTK change is measured"),
+    ("seed", int, "PRNG seed of data and initialisations"),
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Experiment:
+    quick: object
+    paper: object
+    options: list
+    help: str
+    description: str
+    paper_help: str
+
+
+def _experiments() -> dict[str, _Experiment]:
+    from .regimes import PAPER as REGIMES_PAPER
+    from .regimes import QUICK as REGIMES_QUICK
+
+    return {
+        "jamming": _Experiment(
+            QUICK, PAPER, _JAMMING_OPTIONS,
+            "the jamming transition: N_Δ/N, N*, spectra and gap distributions (000 Figs. 5c–8)",
+            "Sweep P/N around the jamming transition for several depths (000 §III–VI); "
+            "write jamming.nc and the figures of 000 Figs. 5c, 6, 7 and 8 to --out.",
+            "the paper's sizes (N ≈ 8000, d = h; GPU)",
+        ),
+        "regimes": _Experiment(
+            REGIMES_QUICK, REGIMES_PAPER, _REGIMES_OPTIONS,
+            "lazy vs feature learning, the NTK change, fluctuations and ensembles (thesis ch. 3, 001, 004)",
+            "Train centered softplus nets by gradient flow over (h, α√h) and over widths at fixed α; "
+            "write regimes.nc, regimes.png (thesis ch. 3 Figs. 3–5, 001 Fig. 4) and fluctuations.png "
+            "(004 Figs. 2, 5, 7) to --out.",
+            "001 Fig. 4's sizes (MNIST-10PCA, P = 5000, 15 nets; GPU, local MNIST files)",
+        ),
+    }  # fmt: skip
+
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``jamscope`` command (one sub-command per experiment)."""
     top = argparse.ArgumentParser(prog="jamscope", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
-    jam = commands.add_parser(
-        "jamming",
-        help="the jamming transition: N_Δ/N, N*, spectra and gap distributions (000 Figs. 5c–8)",
-        description="Sweep P/N around the jamming transition for several depths (000 §III–VI); "
-        "write jamming.nc and the figures of 000 Figs. 5c, 6, 7 and 8 to --out.",
-    )
-    jam.add_argument("--out", type=Path, default=Path("out"), help="output directory (out)")
-    jam.add_argument("--paper", action="store_true", help="the paper's sizes (N ≈ 8000, d = h; GPU)")
-    for field, kind, text in _OPTIONS:
-        default = getattr(QUICK, field)
-        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        jam.add_argument("--" + field.replace("_", "-"), type=kind, default=None, help=f"{text} ({shown})")
-    jam.add_argument(
-        "--float32",
-        action="store_true",
-        help="train in float32 (default float64, the papers' precision: in float32 Δ is resolved to ~1e-7)",
-    )
-    jam.add_argument("--quiet", action="store_true", help="no progress bar")
+    for name, experiment in _experiments().items():
+        sub = commands.add_parser(name, help=experiment.help, description=experiment.description)
+        sub.add_argument("--out", type=Path, default=Path("out"), help="output directory (out)")
+        sub.add_argument("--paper", action="store_true", help=experiment.paper_help)
+        for field, kind, text in experiment.options:
+            default = getattr(experiment.quick, field)
+            shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+            sub.add_argument(
+                "--" + field.replace("_", "-"), type=kind, default=None, help=f"{text} ({shown})"
+            )
+        sub.add_argument(
+            "--float32",
+            action="store_true",
+            help="compute in float32 (default float64: gaps Δ, kernel changes and spectra need it)",
+        )
+        sub.add_argument("--quiet", action="store_true", help="no progress bar")
     return top
 
 
-def config_from(args: argparse.Namespace) -> SweepConfig:
-    """The preset (quick or ``--paper``) with every option given on the command line applied."""
-    preset = PAPER if args.paper else QUICK
-    changes = {field: getattr(args, field) for field, _, _ in _OPTIONS if getattr(args, field) is not None}
+def config_from(args: argparse.Namespace):
+    """The preset (quick or ``--paper``) of the sub-command with every option given on the command
+    line applied: a [`SweepConfig`][jamscope.sweep.SweepConfig] or a
+    [`RegimesConfig`][jamscope.regimes.RegimesConfig]."""
+    experiment = _experiments()[args.command]
+    preset = experiment.paper if args.paper else experiment.quick
+    given = {field: getattr(args, field) for field, _, _ in experiment.options}
+    changes = {k: None if v == _NONE else v for k, v in given.items() if v is not None}
     return dataclasses.replace(preset, **changes)
 
 
-def _run_jamming(args: argparse.Namespace) -> None:
+def _run(args: argparse.Namespace) -> None:
     import jax
 
     jax.config.update("jax_enable_x64", not args.float32)
-    from .report import jamming_report
+    from .report import jamming_report, regimes_report
 
     try:
         config = config_from(args)
     except ValueError as err:
         parser().error(str(err))
     args.out.mkdir(parents=True, exist_ok=True)
-    print(jamming_report(config, args.out, progress=not args.quiet))
+    report = {"jamming": jamming_report, "regimes": regimes_report}[args.command]
+    print(report(config, args.out, progress=not args.quiet))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``jamscope`` console script."""
-    args = parser().parse_args(argv)
-    {"jamming": _run_jamming}[args.command](args)
+    _run(parser().parse_args(argv))
     return 0
 
 

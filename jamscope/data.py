@@ -6,6 +6,7 @@ indices (integer). Everything here runs offline (DESIGN §5):
 
 - [`random_sphere`][jamscope.data.random_sphere]: points uniform on the sphere of radius √d with
   random ±1 labels (000 §III);
+- [`stripe`][jamscope.data.stripe]: Gaussian points labelled by one coordinate only (001 §5);
 - [`digits`][jamscope.data.digits]: the 1797 8×8 digits embedded in scikit-learn;
 - [`mnist`][jamscope.data.mnist] and [`cifar10`][jamscope.data.cifar10]: readers of the official
   files (IDX, CIFAR pickle batches) from a local directory, given as `root` or by the environment
@@ -48,6 +49,7 @@ from .typing import Array, Float, Int, PRNGKeyArray, typechecked
 __all__ = [
     "Dataset",
     "random_sphere",
+    "stripe",
     "normalize_on_sphere",
     "pca",
     "parity_labels",
@@ -195,6 +197,51 @@ def random_sphere(
     k_train, k_test = jax.random.split(key)
     x, y = _sphere_points(k_train, n_train, dim, dtype)
     x_test, y_test = _sphere_points(k_test, n_test, dim, dtype) if n_test else (None, None)
+    return Dataset(x, y, x_test, y_test)
+
+
+@partial(jax.jit, static_argnums=(1, 2, 4))
+def _stripe_points(
+    key: PRNGKeyArray, n: int, dim: int, boundaries: Float[Array, " B"], dtype: np.dtype
+) -> tuple[Float[Array, " n dim"], Float[Array, " n"]]:
+    x = jax.random.normal(key, (n, dim), dtype)
+    crossed = jnp.sum(x[:, :1] > boundaries[None, :], axis=1)
+    return x, jnp.where(crossed % 2 == 1, 1.0, -1.0).astype(dtype)
+
+
+STRIPE_BOUNDARIES = (-0.3, 1.18549)
+"""The default stripe: y = +1 for −0.3 < x_∥ < 1.18549, which has probability 1/2 under N(0, 1)."""
+
+
+@typechecked
+def stripe(
+    key: PRNGKeyArray,
+    n_train: int,
+    dim: int,
+    n_test: int = 0,
+    boundaries: tuple[float, ...] = STRIPE_BOUNDARIES,
+    dtype: DTypeLike | None = None,
+) -> Dataset:
+    """The stripe model of 001 §5 (thesis ch. 4 §6): x ~ N(0, I_d) and a label that depends on x_∥ = x₁
+    only, alternating across the parallel planes x₁ = b_i: y = +1 where an odd number of the sorted
+    `boundaries` lie below x₁, else −1 (d − 1 invariant directions x_⊥).
+
+    The papers give neither the distribution nor the stripe positions; the Gaussian inputs and the
+    default single stripe −0.3 < x₁ < 1.18549 (balanced labels) follow the authors' public code
+    (``notes/scaling.md``, "Outside the papers"). Train and test sets use independent subkeys.
+    """
+    check_int_at_least("n_train", n_train, 1)
+    check_int_at_least("dim", dim, 1)
+    check_int_at_least("n_test", n_test, 0)
+    if not boundaries or list(boundaries) != sorted(boundaries) or not np.all(np.isfinite(boundaries)):
+        raise ValueError(
+            f"`boundaries` must be a non-empty increasing tuple of finite numbers, got {boundaries}"
+        )
+    dtype = _float_dtype(dtype)
+    b = jnp.asarray(boundaries, dtype)
+    k_train, k_test = jax.random.split(key)
+    x, y = _stripe_points(k_train, n_train, dim, b, dtype)
+    x_test, y_test = _stripe_points(k_test, n_test, dim, b, dtype) if n_test else (None, None)
     return Dataset(x, y, x_test, y_test)
 
 

@@ -5,6 +5,10 @@ Fig. 8) are fitted by [`power_law_fit`][jamscope.fits.power_law_fit]: the maximu
 exponent of a power-law density truncated to a window, with a bootstrap standard error. The papers
 state neither the fit window nor the method ("power laws for about two decades"); here both are
 explicit arguments and part of the result.
+
+Scaling laws y ∼ C x^a between two measured observables (‖ΔΘ‖/‖Θ₀‖ against α√h, ‖f − f̄‖
+against N, …) are fitted by [`scaling_fit`][jamscope.fits.scaling_fit], least squares on log–log
+axes, and ε(N) = ε∞ + B N^(−1/2) (004 eq. 13) by [`offset_fit`][jamscope.fits.offset_fit].
 """
 
 import dataclasses
@@ -16,7 +20,7 @@ from scipy.optimize import brentq
 from ._checks import check_int_at_least
 from .typing import Array, Float, typechecked
 
-__all__ = ["log_binned_density", "PowerLawFit", "power_law_fit"]
+__all__ = ["log_binned_density", "PowerLawFit", "power_law_fit", "ScalingFit", "scaling_fit", "offset_fit"]
 
 
 @typechecked
@@ -131,3 +135,92 @@ def power_law_fit(
         n_used=int(inside.size),
         n_total=int(v.size),
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class ScalingFit:
+    """y = C x^a (or y = y∞ + B x^a for [`offset_fit`][jamscope.fits.offset_fit]) fitted on [low, high].
+
+    - `exponent`: a; `stderr`: its least-squares standard error (NaN with fewer than 3 points).
+    - `prefactor`: C (or B); `offset`: y∞ (0 for a pure power law).
+    - `low`, `high`: the x-window; `n_used`: points in it.
+    """
+
+    exponent: float
+    stderr: float
+    prefactor: float
+    offset: float
+    low: float
+    high: float
+    n_used: int
+
+
+def _window(x, y, low, high):
+    x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"`x` and `y` must have the same number of values, got {x.size} and {y.size}")
+    low = -np.inf if low is None else low
+    high = np.inf if high is None else high
+    keep = (x >= low) & (x <= high) & np.isfinite(x) & np.isfinite(y)
+    return x[keep], y[keep], float(low), float(high)
+
+
+@typechecked
+def scaling_fit(
+    x: Float[np.ndarray, " n"] | Float[Array, " n"],
+    y: Float[np.ndarray, " n"] | Float[Array, " n"],
+    *,
+    low: float | None = None,
+    high: float | None = None,
+) -> ScalingFit:
+    """Least-squares fit of log y = log C + a log x over the points with `low` ≤ x ≤ `high`, x, y > 0.
+
+    Used for the lazy-regime slope of the kernel change, ‖ΔΘ‖/‖Θ₀‖ ∼ (α√h)^(−1) (thesis ch. 3 §6),
+    and the fluctuations ‖f − f̄‖ ∼ N^(−1/4) (004 eq. 9). Needs at least two points in the window.
+    """
+    xs, ys, low, high = _window(x, y, low, high)
+    positive = (xs > 0) & (ys > 0)
+    xs, ys = np.log(xs[positive]), np.log(ys[positive])
+    if xs.size < 2 or np.ptp(xs) == 0:
+        raise ValueError(
+            f"need at least two distinct positive x in the window [{low}, {high}], got {xs.size}"
+        )
+    slope, intercept = np.polyfit(xs, ys, 1)
+    stderr = _slope_stderr(xs, ys, slope, intercept)
+    return ScalingFit(float(slope), stderr, float(np.exp(intercept)), 0.0, low, high, int(xs.size))
+
+
+def _slope_stderr(u, v, slope, intercept) -> float:
+    if u.size < 3:
+        return float("nan")
+    residual = v - (slope * u + intercept)
+    return float(np.sqrt(np.sum(residual**2) / (u.size - 2) / np.sum((u - u.mean()) ** 2)))
+
+
+@typechecked
+def offset_fit(
+    x: Float[np.ndarray, " n"] | Float[Array, " n"],
+    y: Float[np.ndarray, " n"] | Float[Array, " n"],
+    *,
+    exponent: float = -0.5,
+    low: float | None = None,
+    high: float | None = None,
+) -> ScalingFit:
+    """Least-squares fit of y = y∞ + B x^a with the exponent a fixed (004 eq. 13: ε(N) = ε∞ + B N^(−1/2)).
+
+    Linear in (y∞, B); `stderr` is the standard error of B. Needs at least two points in the window.
+    """
+    xs, ys, low, high = _window(x, y, low, high)
+    xs, ys = xs[xs > 0], ys[xs > 0]
+    if xs.size < 2 or np.ptp(xs) == 0:
+        raise ValueError(
+            f"need at least two distinct positive x in the window [{low}, {high}], got {xs.size}"
+        )
+    design = np.stack([np.ones_like(xs), xs**exponent], axis=1)
+    (offset, amplitude), *_ = np.linalg.lstsq(design, ys, rcond=None)
+    stderr = float("nan")
+    if xs.size > 2:
+        residual = ys - design @ np.array([offset, amplitude])
+        covariance = np.linalg.inv(design.T @ design) * np.sum(residual**2) / (xs.size - 2)
+        stderr = float(np.sqrt(covariance[1, 1]))
+    return ScalingFit(float(exponent), stderr, float(amplitude), float(offset), low, high, int(xs.size))

@@ -297,7 +297,10 @@ class SoftmaxCrossEntropy(AbstractLoss):
 
 @typechecked
 def mean_loss(
-    loss: AbstractLoss, f: Outputs, y: Float[Array, " P"] | Int[Array, " P"], output_scale: float = 1.0
+    loss: AbstractLoss,
+    f: Outputs,
+    y: Float[Array, " P"] | Int[Array, " P"],
+    output_scale: float | Float[Array, ""] = 1.0,
 ) -> Scalar:
     """(1/(α² P)) Σ_μ ℓ(f_μ, y_μ): the α-rescaled mean loss of thesis ch. 3 eq. (7).
 

@@ -116,7 +116,7 @@ class AbstractNet(eqx.Module):
     def __call__(self, x: Float[Array, "*input"]) -> Float[Array, "*out"]: ...
 
     @property
-    def output_scale(self) -> float:
+    def output_scale(self) -> float | Float[Array, "*K"]:
         """α of the α-trick (thesis ch. 3 eq. 7): 1 for a plain network."""
         return 1.0
 
@@ -314,18 +314,27 @@ class Centered(AbstractNet):
     exactly 0 there. Train it with the α-rescaled loss (1/(α² P)) Σ ℓ(F(w, x_μ), y_μ), which
     [`jamscope.losses.objective`][jamscope.losses.objective] applies through `output_scale`.
     Lazy training for α√h ≫ 1, feature learning for α√h ≪ 1.
+
+    α is stored as a frozen 0-d array of the parameters' dtype, not as a static field: models that
+    differ only in α share one compiled training loop (a sweep over α compiles once per width).
     """
 
     model: AbstractNet
     initial: Frozen
-    alpha: float = eqx.field(static=True)
+    scale: Frozen
 
     @typechecked
     def __init__(self, model: AbstractNet, output_scale: float):
         check_positive("output_scale", output_scale)
         self.model = model
         self.initial = Frozen(model)
-        self.alpha = float(output_scale)
+        dtype = jax.tree.leaves(partition(model)[0])[0].dtype
+        self.scale = Frozen(jnp.asarray(output_scale, dtype))
+
+    @property
+    def alpha(self) -> Float[Array, "*K"]:
+        """α (a 0-d array; shape ``(K,)`` on an ensemble built by [`ensemble`][jamscope.nets.ensemble])."""
+        return self.scale.value
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -336,7 +345,7 @@ class Centered(AbstractNet):
         return self.model.n_outputs
 
     @property
-    def output_scale(self) -> float:
+    def output_scale(self) -> Float[Array, "*K"]:
         return self.alpha
 
     def __call__(self, x: Float[Array, "*input"]) -> Float[Array, "*out"]:

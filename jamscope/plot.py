@@ -8,8 +8,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import NullFormatter  # noqa: E402
 
 from .jamming import OverlapDistributions  # noqa: E402
+from .regimes import FluctuationFits, RegimesConfig, regimes_grid, width_sweep  # noqa: E402
 from .typing import Float, typechecked  # noqa: E402
 
 __all__ = [
@@ -17,6 +19,8 @@ __all__ = [
     "jamming_point_figure",
     "overlap_figure",
     "hessian_spectra_figure",
+    "regimes_figure",
+    "fluctuations_figure",
 ]
 
 
@@ -163,4 +167,89 @@ def hessian_spectra_figure(
     draw(d, -h_modes, label=r"$\lambda < 0$ (as $|\lambda|$)")
     d.set(xlabel=r"$|\lambda|$", ylabel=r"$D(\lambda)$", title=r"(d) sp($H$)")
     _legend(d)
+    return fig
+
+
+def _linearized_errors(stats: xr.Dataset) -> dict[int, float]:
+    lin = stats.isel(point=np.flatnonzero(stats["kind"].values == "linearized"))
+    return {int(h): float(e) for h, e in zip(lin["width"].values, lin["test_error"].values, strict=True)}
+
+
+@typechecked
+def regimes_figure(stats: xr.Dataset, config: RegimesConfig) -> Figure:
+    """Lazy vs feature learning from [`ensemble_statistics`][jamscope.regimes.ensemble_statistics]:
+    (a) test error of single nets (solid, ± s.e.m.) and of the ensemble (dashed) against α√h per
+    width, the frozen-NTK (linearized) error as dotted lines (thesis ch. 3 Figs. 3d, 4c);
+    (b) ‖Θ_t − Θ_0‖/‖Θ_0‖ against α√h with the lazy prediction ∝ (α√h)^(−1) (Fig. 5a);
+    (c) h · Var F against α√h (Fig. 4b); (d) the (h, α√h) phase diagram of the ensemble test error
+    with the contour ‖ΔΘ‖/‖Θ_0‖ = 1 (001 Fig. 4)."""
+    grid = regimes_grid(stats, config)
+    s = grid["scaled_alpha"].values
+    lazy = _linearized_errors(stats)
+    fig, (a, b, c, d) = plt.subplots(1, 4, figsize=(17, 3.8), constrained_layout=True)
+    for i, h in enumerate(config.widths):
+        row, color = grid.sel(width=h), f"C{i}"
+        err, sem = row["test_error"].values, row["test_error_sem"].values
+        a.semilogx(s, err, "o-", color=color, label=f"h = {h}")
+        a.fill_between(s, err - sem, err + sem, color=color, alpha=0.15)
+        a.semilogx(s, row["ensemble_error"].values, "s--", color=color, mfc="none")
+        if h in lazy:
+            a.axhline(lazy[h], color=color, ls=":", lw=1)
+        b.loglog(s, row["kernel_change"].values, "o-", color=color, label=f"h = {h}")
+        c.loglog(s, h * row["variance"].values, "o-", color=color, label=f"h = {h}")
+    a.set(xlabel=r"$\alpha\sqrt{h}$", ylabel="test error", title="(a) single (—), ensemble (- -), NTK (···)")
+    _legend(a, fontsize=8)
+    ref = s[s >= 10]
+    if ref.size:
+        level = float(np.nanmean(grid["kernel_change"].sel(scaled_alpha=ref[0]).values))
+        b.loglog(ref, level * ref[0] / ref, "k--", lw=1, label=r"$\propto (\alpha\sqrt{h})^{-1}$")
+    b.axhline(1.0, color="gray", lw=0.8)
+    b.set(
+        xlabel=r"$\alpha\sqrt{h}$",
+        ylabel=r"$\|\Theta_t - \Theta_0\| / \|\Theta_0\|$",
+        title="(b) kernel change",
+    )
+    _legend(b, fontsize=8)
+    c.set(xlabel=r"$\alpha\sqrt{h}$", ylabel=r"$h \, \mathrm{Var}\, F$", title="(c) output variance")
+    _legend(c, fontsize=8)
+    widths = np.asarray(config.widths, dtype=float)
+    mesh = d.pcolormesh(widths, s, grid["ensemble_error"].values.T, shading="nearest", cmap="viridis")
+    if widths.size > 1:
+        d.contour(widths, s, grid["kernel_change"].values.T, levels=[1.0], colors="w", linewidths=1.5)
+    fig.colorbar(mesh, ax=d, label="ensemble test error")
+    d.set(xscale="log", yscale="log", xticks=widths, xticklabels=[str(int(h)) for h in widths])
+    d.xaxis.set_minor_formatter(NullFormatter())
+    d.set(xlabel="width h", ylabel=r"$\alpha\sqrt{h}$",
+          title=r"(d) phase diagram, $\|\Delta\Theta\|/\|\Theta_0\| = 1$ (white)")  # fmt: skip
+    return fig
+
+
+@typechecked
+def fluctuations_figure(stats: xr.Dataset, config: RegimesConfig, fits: FluctuationFits) -> Figure:
+    """Output fluctuations and ensembling against the number of parameters N (004 Figs. 2, 5, 7):
+    (a) test error of single nets ε(N) and of the ensemble ε̄(N) with the fits ε∞ + B N^(−1/2);
+    (b) ‖F − F̄‖ with the fitted exponent and the predicted N^(−1/4); (c) the output norm ‖F‖,
+    which grows approaching N* from above. The vertical line marks N*."""
+    sweep = width_sweep(stats, config)
+    n = sweep["n_params"].values.astype(float)
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(14, 3.8), constrained_layout=True)
+    above = np.geomspace(fits.error.low, n.max(), 50)
+    a.semilogx(n, sweep["test_error"].values, "o-", label=r"single nets $\epsilon$")
+    a.semilogx(n, sweep["ensemble_error"].values, "s-", label=r"ensemble $\bar\epsilon$")
+    for fit, color in ((fits.error, "C0"), (fits.ensemble_error, "C1")):
+        a.semilogx(above, fit.offset + fit.prefactor * above**fit.exponent, "--", color=color, lw=1,
+                   label=rf"${fit.offset:.3f} + {fit.prefactor:.2g}\,N^{{-1/2}}$")  # fmt: skip
+    a.set(xlabel="N", ylabel="test error", title=r"(a) $\epsilon(N)$ and $\bar\epsilon(N)$")
+    _legend(a, fontsize=8)
+    b.loglog(n, sweep["fluctuation"].values, "o-", label=r"$\|F - \bar F\|$")
+    f = fits.fluctuation
+    b.loglog(above, f.prefactor * above**f.exponent, "k--", lw=1, label=rf"fit $N^{{{f.exponent:.2f}}}$")
+    anchor = f.prefactor * above[0] ** f.exponent
+    b.loglog(above, anchor * (above / above[0]) ** -0.25, ":", color="gray", label=r"$N^{-1/4}$ (004)")
+    b.set(xlabel="N", ylabel=r"$\|F - \bar F\|$", title="(b) output fluctuations")
+    _legend(b, fontsize=8)
+    c.loglog(n, sweep["output_norm"].values, "o-")
+    c.set(xlabel="N", ylabel=r"$\|F\|$", title=r"(c) output norm")
+    for ax in (a, b, c):
+        ax.axvline(fits.n_star, color="gray", ls="--", lw=0.8)
     return fig

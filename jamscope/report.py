@@ -1,16 +1,35 @@
-"""Run the jamming sweep and turn it into the figures and numbers of 000 (Figs. 5c, 6, 7, 8)."""
+"""Run a sweep and turn it into the figures and numbers of the papers: the jamming sweep (000 Figs. 5c,
+6, 7, 8) and the lazy/feature regimes sweep with its fluctuations (thesis ch. 3, 001 Fig. 4, 004)."""
 
+import math
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from .fits import scaling_fit
 from .jamming import fitted_runs, overlap_distributions
-from .plot import hessian_spectra_figure, jamming_point_figure, jamming_transition_figure, overlap_figure
+from .plot import (
+    fluctuations_figure,
+    hessian_spectra_figure,
+    jamming_point_figure,
+    jamming_transition_figure,
+    overlap_figure,
+    regimes_figure,
+)
+from .regimes import (
+    RegimesConfig,
+    crossover,
+    ensemble_statistics,
+    fluctuation_fits,
+    kernel_change_slope,
+    regimes_grid,
+    run_regimes,
+)
 from .sweep import SweepConfig, jamming_points, near_jamming, run_sweep
 from .typing import typechecked
 
-__all__ = ["jamming_report", "summarize_sweep"]
+__all__ = ["jamming_report", "summarize_sweep", "regimes_report", "summarize_regimes"]
 
 
 def _analyse(results: xr.Dataset):
@@ -114,3 +133,78 @@ def jamming_report(config: SweepConfig, out: Path, *, progress: bool = True) -> 
     if not isinstance(dist, str):
         save(overlap_figure(dist), "overlaps.png")
     return "\n".join([f"wrote {', '.join(map(str, written))}", _summary(results, points, near, dist)])
+
+
+@typechecked
+def summarize_regimes(results: xr.Dataset, config: RegimesConfig) -> str:
+    """The numbers of thesis ch. 3 and 004 measured on a regimes sweep, next to the predictions:
+    the crossover α*√h (kernel change = 1) per width, the lazy slope of the kernel change, the test
+    errors of the feature and lazy ends and of the ensembles, N*, the fluctuation exponent and the
+    fits ε∞ + B N^(−1/2)."""
+    stats = ensemble_statistics(results)
+    cross = crossover(stats, config)
+    lines = ["lazy/feature crossover, ‖Θ_t − Θ_0‖/‖Θ_0‖ = 1 (thesis ch. 3: α* ∼ h^(−1/2), α*√h = O(1)):"]
+    for h, a, s in zip(cross.widths, cross.alpha_star, cross.scaled_alpha_star, strict=True):
+        lines.append(f"  h = {h}: α* = {a:.3g}, α*√h = {s:.3g}")
+    finite = np.isfinite(cross.alpha_star)
+    if finite.sum() >= 2:
+        fit = scaling_fit(np.asarray(cross.widths, dtype=float)[finite], np.asarray(cross.alpha_star)[finite])
+        lines.append(f"  α* ∝ h^{fit.exponent:.2f} (prediction −0.5)")
+    try:
+        slope = kernel_change_slope(stats, config)
+        lines.append(
+            f"kernel change for α√h ≥ {slope.low:g}: slope {slope.exponent:.2f} ± {slope.stderr:.2f} "
+            f"over {slope.n_used} points (prediction −1)"
+        )
+    except ValueError as err:
+        lines.append(f"kernel change slope not fitted: {err}")
+    grid = regimes_grid(stats, config)
+    lazy_ref = stats.isel(point=np.flatnonzero(stats["kind"].values == "linearized"))
+    lines.append("test error, single nets / ensemble (feature: smallest α√h, lazy: largest; frozen NTK):")
+    for h in config.widths:
+        row = grid.sel(width=h)
+        ntk = lazy_ref["test_error"].values[lazy_ref["width"].values == h]
+        lines.append(
+            f"  h = {h}: feature {float(row['test_error'][0]):.3f} / {float(row['ensemble_error'][0]):.3f}, "
+            f"lazy {float(row['test_error'][-1]):.3f} / {float(row['ensemble_error'][-1]):.3f}, "
+            f"frozen NTK {float(ntk[0]) if ntk.size else math.nan:.3f}"
+        )
+    gain = float((grid["test_error"] - grid["ensemble_error"]).mean())
+    lines.append(f"  ensemble gain ε − ε̄, mean over the grid: {gain:.4f}")
+    lines += _fluctuation_lines(stats, config)
+    return "\n".join(lines)
+
+
+def _fluctuation_lines(stats: xr.Dataset, config: RegimesConfig) -> list[str]:
+    try:
+        fits = fluctuation_fits(stats, config)
+    except ValueError as err:
+        return [f"fluctuations not fitted: {err}"]
+    f, e, eb = fits.fluctuation, fits.error, fits.ensemble_error
+    return [
+        f"width sweep at α = {config.fluctuation_scale:g} (004): N* ≈ {fits.n_star:.0f}",
+        f"  ‖F − F̄‖ ∝ N^({f.exponent:.3f} ± {f.stderr:.3f}) for N ≥ {f.low:.0f}, {f.n_used} widths "
+        "(004 eq. 9: −1/4)",
+        f"  ε(N) = {e.offset:.4f} + {e.prefactor:.3g} N^(−1/2); "
+        f"ε̄(N) = {eb.offset:.4f} + {eb.prefactor:.3g} N^(−1/2) (004 eq. 13)",
+    ]
+
+
+@typechecked
+def regimes_report(config: RegimesConfig, out: Path, *, progress: bool = True) -> str:
+    """Run (or resume) the regimes sweep into ``out/regimes.nc``, draw ``out/regimes.png`` (thesis
+    ch. 3 Figs. 3–5, 001 Fig. 4) and ``out/fluctuations.png`` (004 Figs. 2, 5, 7), and return the
+    summary of [`summarize_regimes`][jamscope.report.summarize_regimes]."""
+    path = out / "regimes.nc"
+    results = run_regimes(config, path, progress=progress)
+    stats = ensemble_statistics(results)
+    written = [path, out / "regimes.png"]
+    regimes_figure(stats, config).savefig(written[-1], dpi=120)
+    try:
+        fits = fluctuation_fits(stats, config)
+    except ValueError:
+        fits = None
+    if fits is not None:
+        written.append(out / "fluctuations.png")
+        fluctuations_figure(stats, config, fits).savefig(written[-1], dpi=120)
+    return "\n".join([f"wrote {', '.join(map(str, written))}", summarize_regimes(results, config)])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from jamscope import cli, io, sweep
+from jamscope import cli, io, regimes, sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_ARGS = ["--n-train", "40", "--depths", "1", "--p-over-n", "0.7,1.5,6", "--seeds", "2", "--steps", "400",
@@ -47,8 +47,20 @@ def test_bad_options_are_rejected(capsys):
     assert "data_root" in capsys.readouterr().err
 
 
+def test_regimes_options_and_presets(capsys):
+    config = cli.config_from(cli.parser().parse_args(["regimes", "--widths", "8,32", "--pca-dim", "none"]))
+    assert config.widths == (8, 32) and config.pca_dim is None and config.seeds == regimes.QUICK.seeds
+    assert cli.config_from(cli.parser().parse_args(["regimes"])) == regimes.QUICK
+    paper = cli.config_from(cli.parser().parse_args(["regimes", "--paper", "--seeds", "3"]))
+    assert paper.seeds == 3 and paper.n_train == regimes.PAPER.n_train
+    with pytest.raises(SystemExit):
+        cli.main(["regimes", "--scaled-scales", "0,1"])
+    assert "--scaled-scales" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)
 def test_examples_run_in_smoke_mode(script, tmp_path):
     run = subprocess.run([sys.executable, str(script), "--smoke", "--out", str(tmp_path)],
                          capture_output=True, text=True, timeout=600)  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
+    assert list(tmp_path.glob("*.png")), "the example wrote no figure"

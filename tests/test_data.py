@@ -443,3 +443,21 @@ def test_cifar10_files_directly_in_root_and_subsampling(tmp_path):
     write_cifar(tmp_path)
     ds = data.cifar10(root=tmp_path, n_train=4, n_test=0, key=KEY)
     assert ds.x.shape == (4, 3, 32, 32) and ds.x_test is None
+
+
+@settings(max_examples=5)
+@given(st.integers(0, 2**16), st.sampled_from([(-0.3, 1.18549), (0.0,), (-1.0, 0.0, 1.0)]))
+def test_stripe_labels_depend_on_the_first_coordinate_only(seed, boundaries):
+    ds = data.stripe(jax.random.PRNGKey(seed), 400, 4, n_test=50, boundaries=boundaries)
+    x1 = np.asarray(ds.x[:, 0])
+    expected = np.where(np.sum(x1[:, None] > np.asarray(boundaries)[None], axis=1) % 2 == 1, 1.0, -1.0)
+    np.testing.assert_array_equal(np.asarray(ds.y), expected)
+    assert ds.x_test.shape == (50, 4) and ds.binary
+
+
+def test_stripe_default_is_balanced_and_gaussian():
+    ds = data.stripe(jax.random.PRNGKey(0), 20_000, 3)
+    assert abs(float(np.mean(np.asarray(ds.y) == 1.0)) - 0.5) < 0.015  # 4σ of a fair coin at n = 20000
+    np.testing.assert_allclose(np.cov(np.asarray(ds.x).T), np.eye(3), atol=0.05)
+    with pytest.raises(ValueError, match="`boundaries`"):
+        data.stripe(jax.random.PRNGKey(0), 10, 3, boundaries=(1.0, 0.0))

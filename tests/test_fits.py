@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jamscope.fits import log_binned_density, power_law_fit
+from jamscope.fits import log_binned_density, offset_fit, power_law_fit, scaling_fit
 
 
 @given(
@@ -73,3 +73,29 @@ def test_power_law_fit_window_and_errors():
         power_law_fit(x, window=(0.5, 0.1))
     with pytest.raises(ValueError, match="only 0 values"):
         power_law_fit(x, window=(2.0, 3.0))
+
+
+@given(exponent=st.floats(-2.0, 2.0), prefactor=st.floats(0.01, 100.0), seed=st.integers(0, 2**31 - 1))
+def test_scaling_fit_recovers_a_planted_power_law(exponent, prefactor, seed):
+    rng = np.random.default_rng(seed)
+    x = np.geomspace(1.0, 1e4, 12)
+    noise = np.exp(0.01 * rng.normal(size=x.size))
+    fit = scaling_fit(x, prefactor * x**exponent * noise, low=10.0)
+    assert fit.n_used == int(np.sum(x >= 10.0)) and fit.low == 10.0
+    assert abs(fit.exponent - exponent) < 5 * fit.stderr + 1e-9
+    assert 0.0 < fit.stderr < 0.01
+    exact = scaling_fit(x, prefactor * x**exponent)
+    assert exact.exponent == pytest.approx(exponent, abs=1e-10)
+    assert exact.prefactor == pytest.approx(prefactor, rel=1e-9)
+
+
+def test_offset_fit_recovers_eps_infinity_and_b():
+    """004 eq. 13: ε(N) = ε∞ + B N^(−1/2), exact data."""
+    n = np.geomspace(100, 1e6, 9)
+    fit = offset_fit(n, 0.054 + 6.4 * n**-0.5)
+    assert fit.offset == pytest.approx(0.054, abs=1e-12) and fit.prefactor == pytest.approx(6.4, rel=1e-10)
+    assert fit.exponent == -0.5 and fit.stderr < 1e-8
+    with pytest.raises(ValueError, match="at least two"):
+        offset_fit(n, n, low=1e7)
+    with pytest.raises(ValueError, match="at least two"):
+        scaling_fit(np.array([1.0, 1.0]), np.array([2.0, 3.0]))

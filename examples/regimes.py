@@ -1,0 +1,27 @@
+"""Lazy vs feature learning (thesis ch. 3, 001 Fig. 4) and output fluctuations with ensembling (004):
+test error, NTK change and output variance against α√h for several widths, the (h, α√h) phase
+diagram, and ε(N), ε̄(N), ‖F − F̄‖, ‖F‖ against N across the jamming point.
+
+python examples/regimes.py                          # the quick defaults, minutes on 2 cores
+python examples/regimes.py --smoke                  # seconds, for the test suite
+python examples/regimes.py --data stripe --dim 5    # the stripe model of 001 §5
+python examples/regimes.py --paper --data-root D    # 001 Fig. 4's sizes, MNIST-10PCA from D (a GPU)
+
+Every option of `jamscope regimes` is accepted (`--help`); results resume from --out/regimes.nc.
+"""
+
+import sys
+
+from jamscope import cli
+
+SMOKE = ["--n-train", "30", "--n-test", "20", "--widths", "4", "--scaled-scales", "0.1,10",
+         "--fluctuation-widths", "2,4", "--seeds", "2", "--steps", "200", "--kernel-points", "10",
+         "--quiet"]  # fmt: skip
+
+if __name__ == "__main__":
+    argv = sys.argv[1:]
+    if "--smoke" in argv:
+        argv = [a for a in argv if a != "--smoke"] + SMOKE
+    if not any(a == "--out" for a in argv):
+        argv += ["--out", "out/examples/regimes"]
+    sys.exit(cli.main(["regimes", *argv]))

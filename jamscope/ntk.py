@@ -1,0 +1,354 @@
+"""The empirical neural tangent kernel, its change during training, and the linearized model.
+
+For a network F(w, x) with trainable parameters w the empirical NTK is (thesis ch. 3 §2; 004 eq. 7)
+
+    Θ(x, x′) = ∇_w F(x) · ∇_w F(x′) = Σ_leaves Σ_i ∂F(x)/∂w_i ∂F(x′)/∂w_i,
+
+a ``(P1, P2)`` matrix for a scalar output and ``(P1, P2, K, K)`` for K outputs (or its trace over
+the outputs, ``(P1, P2)``). Two implementations, equal to float precision:
+
+- ``"jacobian"``: Jacobian contraction leaf by leaf (the parameters are never raveled into one
+  vector), blocks of `chunk_size` patterns at a time; the Jacobian of `x2` is kept whole when it
+  fits in `memory_bytes` and recomputed per block otherwise. ≈ P1·P2·K²·N flops in matrix products.
+- ``"ntvp"``: NTK-vector products Θ e_j = J (Jᵀ e_j), a reverse pass (vjp) for the gradients of a
+  block of `x2` and a forward pass (jvp) of `x1` along each of them; never holds a P × N Jacobian.
+
+``method="auto"`` picks the Jacobian contraction (fewest flops, DESIGN §4b) unless a block of Jacobian
+rows does not fit in `memory_bytes`. Memory is bounded by blocks in both routes, so P = 10⁴ runs on a
+CPU. [`ntk_operator`][jamscope.ntk.ntk_operator] is the matrix-free v ↦ Θ v on a training set.
+
+[`kernel_change`][jamscope.ntk.kernel_change] is ‖Θ_t − Θ_0‖_F / ‖Θ_0‖_F (thesis ch. 3 Fig. 5a,
+001 Fig. 4), ∝ 1/(α√h) in the lazy regime. [`Linearized`][jamscope.ntk.Linearized] is the model
+linearized at w₀, F_lin(w, x) = F(w₀, x) + ∇_w F(w₀, x) · (w − w₀) (thesis ch. 3 §2, 004 App. C): its
+NTK is Θ_0 at every w, and trained it gives the lazy (frozen-kernel) limit to compare against.
+"""
+
+import math
+from typing import Literal, final
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._checks import check_finite, check_int_at_least, check_nonempty, check_same_dtype, check_trailing_shape
+from ._hessian import _chunked
+from .data import Dataset
+from .nets import AbstractNet, Frozen, n_params, partition
+from .regression import kernel_regression
+from .typing import Array, Float, MatVec, PyTree, typechecked
+
+__all__ = [
+    "ntk",
+    "ntk_method",
+    "ntk_vector_product",
+    "ntk_operator",
+    "kernel_change",
+    "Linearized",
+    "linearize",
+    "ntk_regression",
+]
+
+_HIGHEST = jax.lax.Precision.HIGHEST
+Method = Literal["auto", "jacobian", "ntvp"]
+
+
+def _check_inputs(model: AbstractNet, name: str, x: Array) -> None:
+    check_nonempty(name, x)
+    check_trailing_shape(name, x, model.input_shape)
+    check_finite(name, x)
+
+
+def _itemsize(model: AbstractNet) -> int:
+    return int(np.dtype(jax.tree.leaves(partition(model)[0])[0].dtype).itemsize)
+
+
+def _default_chunk(model: AbstractNet, memory_bytes: int) -> int:
+    """Patterns per block such that a block of Jacobian rows (with headroom ×4) fits the budget."""
+    per_pattern = 4 * model.n_outputs * n_params(model) * _itemsize(model)
+    return int(max(1, min(256, memory_bytes // max(per_pattern, 1))))
+
+
+@typechecked
+def ntk_method(model: AbstractNet, *, memory_bytes: int = 2**30) -> Literal["jacobian", "ntvp"]:
+    """The implementation ``method="auto"`` uses: ``"jacobian"`` when 8 Jacobian rows (8·K·N numbers)
+    fit in `memory_bytes` with headroom ×4, else ``"ntvp"``."""
+    check_int_at_least("memory_bytes", memory_bytes, 1)
+    rows = 4 * 8 * model.n_outputs * n_params(model) * _itemsize(model)
+    return "jacobian" if rows <= memory_bytes else "ntvp"
+
+
+# ----------------------------------------------------------------------------------------------
+# Jacobian contraction
+
+
+def _apply(static):
+    return lambda params, xi: eqx.combine(params, static)(xi)
+
+
+def _jacobian_rows(params, static, x):
+    """Per-leaf Jacobians, each reshaped to (B, K, n_leaf) (K = 1 for a scalar output)."""
+    rows = jax.vmap(jax.jacrev(_apply(static)), in_axes=(None, 0))(params, x)
+    b = x.shape[0]
+    return [
+        leaf.reshape(b, -1, math.prod(p.shape))
+        for leaf, p in zip(jax.tree.leaves(rows), jax.tree.leaves(params), strict=True)
+    ]
+
+
+def _contract(rows1, rows2):
+    """Σ_leaves J1 J2ᵀ: (B1, B2, K, K)."""
+    return sum(
+        jnp.einsum("akn,bln->abkl", a, b, precision=_HIGHEST) for a, b in zip(rows1, rows2, strict=True)
+    )
+
+
+def _blocks(x, chunk):
+    (xs,), _ = _chunked([x], min(chunk, x.shape[0]))
+    return xs
+
+
+def _unblock(theta, p1, p2):
+    """(n1, n2, B1, B2, K, K) → (P1, P2, K, K) without the padded rows."""
+    n1, n2, b1, b2 = theta.shape[:4]
+    theta = jnp.moveaxis(theta, 2, 1).reshape((n1 * b1, n2 * b2) + theta.shape[4:])
+    return theta[:p1, :p2]
+
+
+@eqx.filter_jit
+def _ntk_jacobian(model, x1, x2, chunk, keep_x2):
+    params, static = partition(model)
+    x1s, x2s = _blocks(x1, chunk), _blocks(x2, chunk)
+    if keep_x2:
+        rows2 = jax.lax.map(lambda xb: _jacobian_rows(params, static, xb), x2s)
+
+        def row_block(xb):
+            r1 = _jacobian_rows(params, static, xb)
+            return jax.lax.map(lambda r2: _contract(r1, r2), rows2)
+
+    else:
+
+        def row_block(xb):
+            r1 = _jacobian_rows(params, static, xb)
+            return jax.lax.map(lambda xc: _contract(r1, _jacobian_rows(params, static, xc)), x2s)
+
+    return _unblock(jax.lax.map(row_block, x1s), x1.shape[0], x2.shape[0])
+
+
+# ----------------------------------------------------------------------------------------------
+# NTK-vector products
+
+
+def _batch_apply(static):
+    return lambda params, xb: jax.vmap(lambda xi: eqx.combine(params, static)(xi))(xb)
+
+
+@eqx.filter_jit
+def _ntk_ntvp(model, x1, x2, chunk):
+    params, static = partition(model)
+    apply = _batch_apply(static)
+    x1s, x2s = _blocks(x1, chunk), _blocks(x2, chunk)
+    k = model.n_outputs
+
+    def column_block(xc):
+        out, pullback = jax.vjp(lambda p: apply(p, xc), params)
+        b = xc.shape[0]
+        cotangents = jnp.eye(b * k, dtype=out.dtype).reshape((b * k,) + out.shape)
+        grads = jax.vmap(pullback)(cotangents)[0]  # ∇F_l(x2_j) for every (j, l), leading axis b·k
+
+        def row_block(xb):
+            def push(g):
+                return jax.jvp(lambda p: apply(p, xb), (params,), (g,))[1]
+
+            cols = jax.vmap(push)(grads)  # (b·k, B1, *out)
+            return jnp.moveaxis(cols.reshape((b, k, xb.shape[0], k)), (2, 0), (0, 1))  # (B1, b, k2, k1)
+
+        return jax.lax.map(row_block, x1s)  # (n1, B1, b, k2, k1)
+
+    theta = jax.lax.map(column_block, x2s)  # (n2, n1, B1, b, k2, k1)
+    theta = jnp.swapaxes(jnp.moveaxis(theta, 0, 1), -1, -2)  # (n1, n2, B1, b, k1, k2)
+    return _unblock(theta, x1.shape[0], x2.shape[0])
+
+
+# ----------------------------------------------------------------------------------------------
+# Public kernel
+
+
+@typechecked
+def ntk(
+    model: AbstractNet,
+    x1: Float[Array, " P1 *input"],
+    x2: Float[Array, " P2 *input"] | None = None,
+    *,
+    method: Method = "auto",
+    trace: bool = False,
+    chunk_size: int | None = None,
+    memory_bytes: int = 2**30,
+) -> Float[Array, " P1 P2"] | Float[Array, " P1 P2 K K"]:
+    """The empirical NTK Θ(x1_a, x2_b) = ∇_w F(x1_a) · ∇_w F(x2_b) (thesis ch. 3 §2; 004 eq. 7).
+
+    **Arguments:**
+
+    - `model`: any network; the gradient runs over its trainable leaves (w₀ of a
+      [`Centered`][jamscope.nets.Centered] model is frozen, so Θ is the NTK of F = α(f − f₀)).
+    - `x1`, `x2`: inputs ``(P1, *input_shape)`` and ``(P2, *input_shape)``; `x2` defaults to `x1`.
+    - `method`: ``"jacobian"`` (Jacobian contraction), ``"ntvp"`` (NTK-vector products) or
+      ``"auto"`` ([`ntk_method`][jamscope.ntk.ntk_method]).
+    - `trace`: for K outputs, return Σ_k Θ_kk ``(P1, P2)`` instead of ``(P1, P2, K, K)``.
+    - `chunk_size`: patterns per block (default: what fits `memory_bytes`, at most 256).
+    - `memory_bytes`: budget for Jacobian blocks (default 1 GiB).
+
+    Returns ``(P1, P2)`` for a scalar-output model (or with `trace`), else ``(P1, P2, K, K)``.
+    """
+    _check_inputs(model, "x1", x1)
+    if x2 is None:
+        x2 = x1
+    else:
+        _check_inputs(model, "x2", x2)
+        check_same_dtype("x2", x2, "x1", x1)
+    check_int_at_least("memory_bytes", memory_bytes, 1)
+    if chunk_size is not None:
+        check_int_at_least("chunk_size", chunk_size, 1)
+    chunk = _default_chunk(model, memory_bytes) if chunk_size is None else chunk_size
+    chosen = ntk_method(model, memory_bytes=memory_bytes) if method == "auto" else method
+    if chosen == "jacobian":
+        row_bytes = model.n_outputs * n_params(model) * _itemsize(model)
+        theta = _ntk_jacobian(model, x1, x2, chunk, x2.shape[0] * row_bytes <= memory_bytes // 2)
+    else:
+        theta = _ntk_ntvp(model, x1, x2, chunk)
+    if model.n_outputs == 1:
+        return theta[:, :, 0, 0]
+    return jnp.trace(theta, axis1=2, axis2=3) if trace else theta
+
+
+# ----------------------------------------------------------------------------------------------
+# Matrix-free operator
+
+
+def _ntvp(model, x, v):
+    params, static = partition(model)
+    apply = _batch_apply(static)
+    _, pullback = jax.vjp(lambda p: apply(p, x), params)
+    (g,) = pullback(v)
+    return jax.jvp(lambda p: apply(p, x), (params,), (g,))[1]
+
+
+@typechecked
+def ntk_vector_product(
+    model: AbstractNet, x: Float[Array, " P *input"], v: Float[Array, " P *out"]
+) -> Float[Array, " P *out"]:
+    """Θ v = J (Jᵀ v) on the patterns `x`, by one vjp and one jvp (no Jacobian, no P × P matrix).
+
+    `v` has the shape of the outputs: ``(P,)`` for a scalar model, ``(P, K)`` for K outputs.
+    """
+    _check_inputs(model, "x", x)
+    expected = (x.shape[0],) if model.n_outputs == 1 else (x.shape[0], model.n_outputs)
+    if tuple(v.shape) != expected:
+        raise ValueError(f"`v` must have the shape of the outputs {expected}, got {tuple(v.shape)}")
+    check_finite("v", v)
+    return eqx.filter_jit(_ntvp)(model, x, v)
+
+
+@typechecked
+def ntk_operator(model: AbstractNet, x: Float[Array, " P *input"]) -> tuple[MatVec, int]:
+    """The training NTK as a jitted matrix-free operator (v ↦ Θ v, P) for a scalar-output model:
+    the input of [`jamscope.curvature`][jamscope.curvature]'s Lanczos and SLQ routines."""
+    _check_inputs(model, "x", x)
+    if model.n_outputs != 1:
+        raise ValueError(f"`ntk_operator` needs a scalar-output model, got n_outputs = {model.n_outputs}")
+    params, static = partition(model)
+    matvec = jax.jit(lambda p, xx, v: _ntvp(eqx.combine(p, static), xx, v))
+    return (lambda v: matvec(params, x, v)), int(x.shape[0])
+
+
+@typechecked
+def kernel_change(
+    model_t: AbstractNet,
+    model_0: AbstractNet,
+    x: Float[Array, " P *input"],
+    *,
+    method: Method = "auto",
+    chunk_size: int | None = None,
+) -> Float[Array, ""]:
+    """‖Θ_t − Θ_0‖_F / ‖Θ_0‖_F on the patterns `x` (thesis ch. 3 Fig. 5a; 001 Fig. 4): how far the
+    tangent kernel moved between the weights of `model_0` and `model_t` (same architecture).
+    ∝ 1/(α√h) in the lazy regime; O(1) in the feature regime."""
+    if jax.tree.structure(partition(model_t)[0]) != jax.tree.structure(partition(model_0)[0]):
+        raise ValueError("`model_t` and `model_0` must be the same architecture (same parameter pytree)")
+    theta_t = ntk(model_t, x, method=method, trace=True, chunk_size=chunk_size)
+    theta_0 = ntk(model_0, x, method=method, trace=True, chunk_size=chunk_size)
+    return jnp.linalg.norm(theta_t - theta_0) / jnp.linalg.norm(theta_0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Linearized model
+
+
+@final
+class Linearized(AbstractNet):
+    """The model linearized in its weights at w₀ (thesis ch. 3 §2; 004 App. C eq. 15):
+
+        F_lin(w, x) = F(w₀, x) + ∇_w F(w₀, x) · (w − w₀)
+
+    Trainable leaves: `params` (w, starting at w₀); the model at w₀ is [`Frozen`][jamscope.nets.Frozen].
+    Its NTK is the initial Θ_0 at every w, so training it with the network's loss and dynamics is
+    training the frozen kernel: the lazy limit α√h → ∞. The output scale (α of a `Centered` model)
+    is the wrapped model's, so the α-rescaled loss is unchanged. Build it with
+    [`linearize`][jamscope.ntk.linearize].
+    """
+
+    params: PyTree
+    initial: Frozen
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.initial.value.input_shape
+
+    @property
+    def n_outputs(self) -> int:
+        return self.initial.value.n_outputs
+
+    @property
+    def output_scale(self) -> float | Float[Array, "*K"]:
+        return self.initial.value.output_scale
+
+    def __call__(self, x: Float[Array, "*input"]) -> Float[Array, "*out"]:
+        params0, static = partition(self.initial.value)
+        params0 = jax.lax.stop_gradient(params0)
+        delta = jax.tree.map(lambda w, w0: w - w0, self.params, params0)
+        value, tangent = jax.jvp(lambda p: eqx.combine(p, static)(x), (params0,), (delta,))
+        return value + tangent
+
+
+@typechecked
+def linearize(model: AbstractNet) -> Linearized:
+    """[`Linearized`][jamscope.ntk.Linearized] at the current weights of `model` (w = w₀: equal to
+    `model` there)."""
+    return Linearized(partition(model)[0], Frozen(model))
+
+
+@typechecked
+def ntk_regression(
+    model: AbstractNet,
+    data: Dataset,
+    x_test: Float[Array, " Q *input"],
+    *,
+    ridge: float = 0.0,
+) -> Float[Array, " Q"]:
+    """The lazy-limit predictor of a scalar-output model trained with the square loss (004 App. C eq. 15):
+
+        f(x) = F(w₀, x) + Θ_0(x, X) (Θ_0 + λ P I)⁺ (y − F(w₀, X)),
+
+    kernel regression with the frozen NTK Θ_0 of `model` on the training set `data` (ridgeless for
+    `ridge` λ = 0: the fixed point of gradient flow of the linearized model). For a
+    [`Centered`][jamscope.nets.Centered] model F(w₀, ·) = 0.
+    """
+    if model.n_outputs != 1:
+        raise ValueError(f"`ntk_regression` needs a scalar-output model, got n_outputs = {model.n_outputs}")
+    if not data.binary:
+        raise ValueError("`ntk_regression` needs real-valued (e.g. ±1) labels, `data.y` holds class indices")
+    _check_inputs(model, "x_test", x_test)
+    k_train = ntk(model, data.x)
+    k_test = ntk(model, x_test, data.x)
+    f_train, f_test = jax.vmap(model)(data.x), jax.vmap(model)(x_test)
+    return f_test + kernel_regression(k_train, data.y - f_train, k_test, ridge=ridge)
