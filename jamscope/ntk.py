@@ -5,17 +5,22 @@ For a network F(w, x) with trainable parameters w the empirical NTK is (thesis c
     Θ(x, x′) = ∇_w F(x) · ∇_w F(x′) = Σ_leaves Σ_i ∂F(x)/∂w_i ∂F(x′)/∂w_i,
 
 a ``(P1, P2)`` matrix for a scalar output and ``(P1, P2, K, K)`` for K outputs (or its trace over
-the outputs, ``(P1, P2)``). Two implementations, equal to float precision:
+the outputs, ``(P1, P2)``). Three implementations, equal to float precision:
 
+- ``"structured"`` (FCNet and SmallCNN, bare, centered or linearized): Θ = Σ_l s_l² (D_l D_lᵀ) ⊙
+  (U_l U_lᵀ) from the per-layer backward signals δ_l and layer inputs ũ_l, and per-example
+  gradients from input patches for the convolutions ([`jamscope._structured_ntk`][jamscope._structured_ntk]);
+  no parameter Jacobian at all. P1 P2 Σ_l (in_l + out_l) flops for a dense net.
 - ``"jacobian"``: Jacobian contraction leaf by leaf (the parameters are never raveled into one
-  vector), blocks of `chunk_size` patterns at a time; the Jacobian of `x2` is kept whole when it
-  fits in `memory_bytes` and recomputed per block otherwise. ≈ P1·P2·K²·N flops in matrix products.
+  vector), ≈ P1·P2·K²·N flops in matrix products, for any Equinox model; in blocks of patterns
+  when the Jacobians do not fit in `memory_bytes`.
 - ``"ntvp"``: NTK-vector products Θ e_j = J (Jᵀ e_j), a reverse pass (vjp) for the gradients of a
   block of `x2` and a forward pass (jvp) of `x1` along each of them; never holds a P × N Jacobian.
 
-``method="auto"`` picks the Jacobian contraction (fewest flops, DESIGN §4b) unless a block of Jacobian
-rows does not fit in `memory_bytes`. Memory is bounded by blocks in both routes, so P = 10⁴ runs on a
-CPU. [`ntk_operator`][jamscope.ntk.ntk_operator] is the matrix-free v ↦ Θ v on a training set.
+``method="auto"`` takes the structured route where it applies, else the Jacobian contraction unless
+a block of Jacobian rows does not fit in `memory_bytes` ([`ntk_method`][jamscope.ntk.ntk_method]).
+Memory is bounded by blocks in every route, so P = 10⁴ runs on a CPU.
+[`ntk_operator`][jamscope.ntk.ntk_operator] is the matrix-free v ↦ Θ v on a training set.
 
 [`kernel_change`][jamscope.ntk.kernel_change] is ‖Θ_t − Θ_0‖_F / ‖Θ_0‖_F (thesis ch. 3 Fig. 5a,
 001 Fig. 4), ∝ 1/(α√h) in the lazy regime. [`Linearized`][jamscope.ntk.Linearized] is the model
@@ -31,6 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _structured_ntk as structured
 from ._checks import check_finite, check_int_at_least, check_nonempty, check_same_dtype, check_trailing_shape
 from ._hessian import _chunked
 from .data import Dataset
@@ -50,7 +56,7 @@ __all__ = [
 ]
 
 _HIGHEST = jax.lax.Precision.HIGHEST
-Method = Literal["auto", "jacobian", "ntvp"]
+Method = Literal["auto", "structured", "jacobian", "ntvp"]
 
 
 def _check_inputs(model: AbstractNet, name: str, x: Array) -> None:
@@ -63,19 +69,26 @@ def _itemsize(model: AbstractNet) -> int:
     return int(np.dtype(jax.tree.leaves(partition(model)[0])[0].dtype).itemsize)
 
 
-def _default_chunk(model: AbstractNet, memory_bytes: int) -> int:
-    """Patterns per block such that a block of Jacobian rows (with headroom ×4) fits the budget."""
-    per_pattern = 4 * model.n_outputs * n_params(model) * _itemsize(model)
-    return int(max(1, min(256, memory_bytes // max(per_pattern, 1))))
+def _row_bytes(model: AbstractNet) -> int:
+    """Bytes of one pattern's Jacobian rows, K · N numbers."""
+    return model.n_outputs * n_params(model) * _itemsize(model)
 
 
 @typechecked
-def ntk_method(model: AbstractNet, *, memory_bytes: int = 2**30) -> Literal["jacobian", "ntvp"]:
-    """The implementation ``method="auto"`` uses: ``"jacobian"`` when 8 Jacobian rows (8·K·N numbers)
-    fit in `memory_bytes` with headroom ×4, else ``"ntvp"``."""
+def ntk_method(model: AbstractNet, *, memory_bytes: int = 2**30) -> Literal["structured", "jacobian", "ntvp"]:
+    """The implementation ``method="auto"`` uses: ``"structured"`` for an FCNet or SmallCNN (bare,
+    centered or linearized), else ``"jacobian"`` when 8 Jacobian rows fit in `memory_bytes` with
+    headroom ×4, else ``"ntvp"``."""
     check_int_at_least("memory_bytes", memory_bytes, 1)
-    rows = 4 * 8 * model.n_outputs * n_params(model) * _itemsize(model)
-    return "jacobian" if rows <= memory_bytes else "ntvp"
+    if structured.supports(model):
+        return "structured"
+    return "jacobian" if 4 * 8 * _row_bytes(model) <= memory_bytes else "ntvp"
+
+
+def _even_chunk(p: int, chunk: int) -> int:
+    """The block size ≤ `chunk` that splits `p` patterns into the fewest, most even blocks."""
+    n_blocks = -(-p // max(1, min(chunk, p)))
+    return -(-p // n_blocks)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -104,7 +117,7 @@ def _contract(rows1, rows2):
 
 
 def _blocks(x, chunk):
-    (xs,), _ = _chunked([x], min(chunk, x.shape[0]))
+    (xs,), _ = _chunked([x], _even_chunk(x.shape[0], chunk))
     return xs
 
 
@@ -113,6 +126,12 @@ def _unblock(theta, p1, p2):
     n1, n2, b1, b2 = theta.shape[:4]
     theta = jnp.moveaxis(theta, 2, 1).reshape((n1 * b1, n2 * b2) + theta.shape[4:])
     return theta[:p1, :p2]
+
+
+@eqx.filter_jit
+def _ntk_jacobian_whole(model, x1, x2):
+    params, static = partition(model)
+    return _contract(_jacobian_rows(params, static, x1), _jacobian_rows(params, static, x2))
 
 
 @eqx.filter_jit
@@ -133,6 +152,18 @@ def _ntk_jacobian(model, x1, x2, chunk, keep_x2):
             return jax.lax.map(lambda xc: _contract(r1, _jacobian_rows(params, static, xc)), x2s)
 
     return _unblock(jax.lax.map(row_block, x1s), x1.shape[0], x2.shape[0])
+
+
+# ----------------------------------------------------------------------------------------------
+# Per-layer factors (FCNet, SmallCNN)
+
+
+@eqx.filter_jit
+def _ntk_structured(model, x1, x2, chunk):
+    if chunk >= x1.shape[0]:
+        return structured.structured_ntk(model, x1, x2)
+    rows = jax.lax.map(lambda xb: structured.structured_ntk(model, xb, x2), _blocks(x1, chunk))
+    return rows.reshape((-1,) + rows.shape[2:])[: x1.shape[0]]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -174,6 +205,24 @@ def _ntk_ntvp(model, x1, x2, chunk):
 # Public kernel
 
 
+def _dispatch(model, x1, x2, method, chunk_size, memory_bytes):
+    """Θ ``(P1, P2, K, K)`` by the chosen route, in blocks only when the budget asks for them."""
+    chosen = ntk_method(model, memory_bytes=memory_bytes) if method == "auto" else method
+    p1, p2, k = x1.shape[0], x2.shape[0], model.n_outputs
+    if chosen == "structured":
+        if not structured.supports(model):
+            raise ValueError(f'method="structured" needs an FCNet or SmallCNN, got {type(model).__name__}')
+        fitting_rows = max(1, memory_bytes // (4 * p2 * k * k * _itemsize(model)))
+        return _ntk_structured(model, x1, x2, min(chunk_size or fitting_rows, p1))
+    if chosen == "jacobian":
+        whole = (p1 + p2) * _row_bytes(model) <= memory_bytes // 2
+        if chunk_size is None and whole:
+            return _ntk_jacobian_whole(model, x1, x2)
+        chunk = chunk_size or int(max(1, min(16, memory_bytes // (4 * _row_bytes(model)))))
+        return _ntk_jacobian(model, x1, x2, chunk, p2 * _row_bytes(model) <= memory_bytes // 2)
+    return _ntk_ntvp(model, x1, x2, chunk_size or 16)
+
+
 @typechecked
 def ntk(
     model: AbstractNet,
@@ -192,11 +241,13 @@ def ntk(
     - `model`: any network; the gradient runs over its trainable leaves (w₀ of a
       [`Centered`][jamscope.nets.Centered] model is frozen, so Θ is the NTK of F = α(f − f₀)).
     - `x1`, `x2`: inputs ``(P1, *input_shape)`` and ``(P2, *input_shape)``; `x2` defaults to `x1`.
-    - `method`: ``"jacobian"`` (Jacobian contraction), ``"ntvp"`` (NTK-vector products) or
-      ``"auto"`` ([`ntk_method`][jamscope.ntk.ntk_method]).
+    - `method`: ``"structured"`` (per-layer factors, FCNet and SmallCNN), ``"jacobian"`` (Jacobian
+      contraction), ``"ntvp"`` (NTK-vector products) or ``"auto"``
+      ([`ntk_method`][jamscope.ntk.ntk_method]).
     - `trace`: for K outputs, return Σ_k Θ_kk ``(P1, P2)`` instead of ``(P1, P2, K, K)``.
-    - `chunk_size`: patterns per block (default: what fits `memory_bytes`, at most 256).
-    - `memory_bytes`: budget for Jacobian blocks (default 1 GiB).
+    - `chunk_size`: patterns per block (default: no blocks when everything fits `memory_bytes`,
+      else blocks that fit).
+    - `memory_bytes`: budget for Jacobians and blocks of Θ (default 1 GiB).
 
     Returns ``(P1, P2)`` for a scalar-output model (or with `trace`), else ``(P1, P2, K, K)``.
     """
@@ -209,13 +260,7 @@ def ntk(
     check_int_at_least("memory_bytes", memory_bytes, 1)
     if chunk_size is not None:
         check_int_at_least("chunk_size", chunk_size, 1)
-    chunk = _default_chunk(model, memory_bytes) if chunk_size is None else chunk_size
-    chosen = ntk_method(model, memory_bytes=memory_bytes) if method == "auto" else method
-    if chosen == "jacobian":
-        row_bytes = model.n_outputs * n_params(model) * _itemsize(model)
-        theta = _ntk_jacobian(model, x1, x2, chunk, x2.shape[0] * row_bytes <= memory_bytes // 2)
-    else:
-        theta = _ntk_ntvp(model, x1, x2, chunk)
+    theta = _dispatch(model, x1, x2, method, chunk_size, memory_bytes)
     if model.n_outputs == 1:
         return theta[:, :, 0, 0]
     return jnp.trace(theta, axis1=2, axis2=3) if trace else theta

@@ -13,7 +13,18 @@ from jaxtyping import TypeCheckError
 from jamscope import curvature, data, fits, losses, nets, ntk, train
 from jamscope.regression import kernel_regression
 
-METHODS = ("jacobian", "ntvp")
+METHODS = ("structured", "jacobian", "ntvp")
+
+
+class Quadratic(nets.AbstractNet):
+    """f(x) = (w · x)² / d: a model outside the structured route (generic Jacobian or NTVP)."""
+
+    w: jax.Array
+    input_shape: tuple[int, ...] = eqx.field(static=True)
+    n_outputs: int = eqx.field(static=True, default=1)
+
+    def __call__(self, x):
+        return jnp.dot(self.w, x) ** 2 / x.shape[0]
 
 
 def assert_close(actual, expected, rtol=1e-11):
@@ -78,19 +89,31 @@ def test_ntk_is_symmetric_and_psd(seed, p, activation):
         assert bool(jnp.all(theta**2 <= diag[:, None] * diag[None, :] * (1 + 1e-10)))
 
 
-def test_small_cnn_and_the_blocked_jacobian_route():
+def test_small_cnn_and_the_blocked_routes():
     key = jax.random.PRNGKey(3)
-    cnn = nets.SmallCNN(key, (2, 5, 5), channels=3, activation="tanh")
+    cnn = nets.SmallCNN(key, (2, 5, 5), channels=3, activation="tanh", n_outputs=2)
     x = jax.random.normal(key, (7, 2, 5, 5))
     expected = dense_ntk(cnn, x, x)
     for method in METHODS:
         assert_close(ntk.ntk(cnn, x, method=method, chunk_size=3), expected)
+        assert_close(ntk.ntk(cnn, x, method=method), expected)
     # a budget too small to keep the Jacobian of x2: the blocks of x2 are recomputed per block of x1
     assert_close(ntk.ntk(cnn, x, method="jacobian", chunk_size=2, memory_bytes=10_000), expected)
-    # the automatic choice follows the memory budget
-    assert ntk.ntk_method(cnn) == "jacobian"
-    assert ntk.ntk_method(cnn, memory_bytes=1000) == "ntvp"
-    assert_close(ntk.ntk(cnn, x, memory_bytes=1000), expected)
+    assert_close(ntk.ntk(cnn, x, method="structured", memory_bytes=2_000), expected)
+    assert ntk.ntk_method(cnn) == ntk.ntk_method(nets.Centered(cnn, 2.0)) == "structured"
+
+
+def test_auto_choice_for_other_models_follows_the_memory_budget():
+    key = jax.random.PRNGKey(9)
+    model = Quadratic(jax.random.normal(key, (4,)), (4,))
+    x = jax.random.normal(key, (6, 4))
+    expected = dense_ntk(model, x, x)
+    assert ntk.ntk_method(model) == "jacobian"
+    assert ntk.ntk_method(model, memory_bytes=100) == "ntvp"
+    for budget in (2**30, 100):
+        assert_close(ntk.ntk(model, x, memory_bytes=budget), expected)
+    with pytest.raises(ValueError, match="structured"):
+        ntk.ntk(model, x, method="structured")
 
 
 def test_ntk_vector_product_and_operator_match_the_matrix():
@@ -155,8 +178,9 @@ def test_linearized_model_equals_the_model_at_w0_and_has_a_constant_kernel(seed,
     shift = jax.tree.map(lambda w: w + 0.3 * jnp.sign(w), params)
     moved = eqx.combine(shift, static)
     theta0 = ntk.ntk(model, x)
-    assert_close(ntk.ntk(moved, x), theta0)
-    assert float(ntk.kernel_change(moved, lin, x)) < 1e-12
+    # (the generic route differentiates F_lin itself; the structured route would use Θ_0 by construction)
+    assert_close(ntk.ntk(moved, x, method="jacobian"), theta0)
+    assert float(ntk.kernel_change(moved, lin, x, method="jacobian")) < 1e-12
     # and F_lin(w) − F(w₀) = ∇F(w₀)·(w − w₀) exactly
     jac = curvature.jacobian(model, x)
     delta = nets.flat_params(moved) - nets.flat_params(lin)
@@ -235,3 +259,17 @@ def test_kernel_change_shrinks_like_one_over_alpha_in_the_lazy_regime():
         changes.append(float(ntk.kernel_change(trained, model, ds.x)))
     fit = fits.scaling_fit(alphas, np.array(changes))
     assert abs(fit.exponent + 1.0) < 0.15, (fit, changes)
+
+
+def test_benchmark_runs_in_quick_mode():
+    """benchmarks/bench_ntk.py --quick --no-nt: every jamscope route agrees with the naive J Jᵀ."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_ntk.py"
+    spec = importlib.util.spec_from_file_location("bench_ntk", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rows = bench.run(quick=True, use_nt=False, repeat=1)
+    assert [row["auto_method"] for row in rows] == ["structured", "structured"]
+    assert all(diff < 1e-8 for row in rows for diff in row["rel_diff"].values())
