@@ -50,6 +50,9 @@ from jax.flatten_util import ravel_pytree  # noqa: E402
 import jamscope as js  # noqa: E402
 from jamscope import nets  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import timed  # noqa: E402  (benchmarks/timing.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 NT_PYTHON = ROOT / ".venv-nt" / "bin" / "python"
 NT_SCRIPT = Path(__file__).resolve().parent / "nt_reference.py"
@@ -121,17 +124,9 @@ def export(model, x, reference, path: Path) -> None:
 
 
 def best_time(fn, repeat: int, budget_s: float):
-    """(best of `repeat` calls after one warm-up call, the last result); no further call once the
-    timed calls add up to `budget_s` (so a very slow tool is timed once, still without compile)."""
-    out = jax.block_until_ready(fn())
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = jax.block_until_ready(fn())
-        times.append(time.perf_counter() - start)
-        if sum(times) >= budget_s:
-            break
-    return min(times), out
+    """(best of `repeat` calls after one warm-up call, the last result): [`timing.timed`]."""
+    _, best, _, out = timed(fn, repeat, budget_s)
+    return best, out
 
 
 def naive_kernel_fn(model):

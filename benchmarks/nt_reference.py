@@ -32,7 +32,6 @@ import math
 import os
 import platform
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # `import neural_tangents` imports tensorflow
 
@@ -43,6 +42,7 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import neural_tangents as nt  # noqa: E402
 import numpy as np  # noqa: E402
+from timing import timed  # noqa: E402  (this folder; nothing but JAX)
 
 IMPLEMENTATIONS = {
     1: "JACOBIAN_CONTRACTION",
@@ -99,22 +99,6 @@ def load_problem(path):
     x = jnp.asarray(data["x"])
     reference = np.asarray(data["reference"]) if "reference" in data else None
     return kind, single, params, x, reference
-
-
-def timed(fn, repeat, budget_s):
-    """(first call incl. compile, best of `repeat` later calls, the last result); no further call
-    once the timed calls add up to `budget_s`, as in bench_ntk.py."""
-    start = time.perf_counter()
-    out = jax.block_until_ready(fn())
-    first = time.perf_counter() - start
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = jax.block_until_ready(fn())
-        times.append(time.perf_counter() - start)
-        if sum(times) >= budget_s:
-            break
-    return first, min(times), len(times), out
 
 
 def main(argv=None):

@@ -12,7 +12,7 @@ import xarray as xr
 
 from .typing import typechecked
 
-__all__ = ["save_netcdf", "load_netcdf"]
+__all__ = ["save_netcdf", "load_netcdf", "load_sweep"]
 
 ENGINE = "h5netcdf"
 
@@ -40,3 +40,21 @@ def load_netcdf(path: str | os.PathLike) -> xr.Dataset:
     """Read a results file written by [`save_netcdf`][jamscope.io.save_netcdf] into memory."""
     with xr.open_dataset(path, engine=ENGINE) as ds:
         return ds.load()
+
+
+@typechecked
+def load_sweep(path: str | os.PathLike, config: str) -> xr.Dataset | None:
+    """The results of a resumable sweep at `path`, or None when there is no file yet.
+
+    `config` is the sweep's configuration as stored in the file's ``config`` attribute; a file
+    written with another configuration raises ``ValueError`` instead of being mixed with this one.
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    results = load_netcdf(path)
+    if results.attrs.get("config") != config:
+        raise ValueError(
+            f"{path} holds a sweep with another configuration; choose another output folder or delete it"
+        )
+    return results

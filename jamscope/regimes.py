@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 from ._checks import check_in_range, check_int_at_least, check_positive
 from .data import Dataset, cifar10, digits, mnist, stripe
 from .fits import ScalingFit, offset_fit, scaling_fit
-from .io import load_netcdf, save_netcdf
+from .io import load_sweep, save_netcdf
 from .losses import SoftHinge
 from .nets import Centered, FCNet, ensemble, ensemble_outputs, flat_params, n_params
 from .ntk import kernel_change, linearize
@@ -228,17 +228,6 @@ def _done(results: xr.Dataset | None) -> list[tuple[Kind, int, float]]:
     return [(str(k), int(h), float(a)) for k, h, a in zip(*columns, strict=True)]
 
 
-def _open_existing(path: Path, config: RegimesConfig) -> xr.Dataset | None:
-    if not path.exists():
-        return None
-    results = load_netcdf(path)
-    if results.attrs.get("config") != config.to_attrs()["config"]:
-        raise ValueError(
-            f"{path} holds a sweep with another configuration; choose another output folder or delete it"
-        )
-    return results
-
-
 @typechecked
 def run_regimes(config: RegimesConfig, path: Path, *, progress: bool = True) -> xr.Dataset:
     """Run (or resume) the sweep, saving every finished point to the netCDF file `path`.
@@ -246,7 +235,7 @@ def run_regimes(config: RegimesConfig, path: Path, *, progress: bool = True) -> 
     The file is rewritten atomically after each point; points already in it are skipped.
     Returns the results with dims (point, seed, test) and the test labels `y_test`.
     """
-    results = _open_existing(path, config)
+    results = load_sweep(path, config.to_attrs()["config"])
     done = _done(results)
     todo = [p for p in plan(config) if not any(_same_point(p, d) for d in done)]
     data_key, init_key = jax.random.split(jax.random.PRNGKey(config.seed))

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from ._checks import check_in_range, check_int_at_least, check_positive
 from .curvature import decompose, n_eff, spectrum, summarize
 from .data import Dataset, digits, mnist, random_sphere
-from .io import load_netcdf, save_netcdf
+from .io import load_sweep, save_netcdf
 from .jamming import fitted_runs, is_fitted
 from .losses import QuadraticHinge
 from .nets import FCNet, ensemble, ensemble_outputs
@@ -228,21 +228,10 @@ def _done(results: xr.Dataset | None) -> set[tuple[int, int, int]]:
     return set(zip(*columns, strict=True))
 
 
-def _open_existing(path: Path, config: SweepConfig) -> xr.Dataset | None:
-    if not path.exists():
-        return None
-    results = load_netcdf(path)
-    if results.attrs.get("config") != config.to_attrs()["config"]:
-        raise ValueError(
-            f"{path} holds a sweep with another configuration; choose another output folder or delete it"
-        )
-    return results
-
-
 @typechecked
 def run_sweep(config: SweepConfig, path: Path, *, progress: bool = True) -> xr.Dataset:
     """Run (or resume) the sweep, saving every finished point to the netCDF file `path`."""
-    results = _open_existing(path, config)
+    results = load_sweep(path, config.to_attrs()["config"])
     done = _done(results)
     todo = [point for point in plan(config) if point not in done]
     key = jax.random.PRNGKey(config.seed)
