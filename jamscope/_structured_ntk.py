@@ -24,7 +24,7 @@ import jax.numpy as jnp
 
 from .nets import AbstractNet, Centered, FCNet, SmallCNN, activation_function
 
-__all__ = ["supports", "structured_ntk"]
+__all__ = ["supports", "layer_factors", "kernel_from_factors", "structured_ntk"]
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -142,9 +142,18 @@ def _layer_kernel(first, second, s: float):
     return (s * s) * dd * uu[:, :, None, None]
 
 
+def layer_factors(model: AbstractNet, x):
+    """The per-layer factors of the patterns `x` (computed once, reused for every block of Θ)."""
+    return _factors(_unwrap(model)[0], x)
+
+
+def kernel_from_factors(model: AbstractNet, first, second):
+    """Θ ``(P1, P2, K, K)`` from the [`layer_factors`][jamscope._structured_ntk.layer_factors] of x1, x2."""
+    net, factor = _unwrap(model)
+    theta = sum(_layer_kernel(a, b, s) for a, b, s in zip(first, second, _scales(net), strict=True))
+    return theta * (factor * factor)
+
+
 def structured_ntk(model: AbstractNet, x1, x2):
     """Θ(x1, x2) ``(P1, P2, K, K)`` of a model [`supports`][jamscope._structured_ntk.supports] accepts."""
-    net, factor = _unwrap(model)
-    f1, f2 = _factors(net, x1), _factors(net, x2)
-    theta = sum(_layer_kernel(a, b, s) for a, b, s in zip(f1, f2, _scales(net), strict=True))
-    return theta * (factor * factor)
+    return kernel_from_factors(model, layer_factors(model, x1), layer_factors(model, x2))

@@ -162,7 +162,11 @@ def _ntk_jacobian(model, x1, x2, chunk, keep_x2):
 def _ntk_structured(model, x1, x2, chunk):
     if chunk >= x1.shape[0]:
         return structured.structured_ntk(model, x1, x2)
-    rows = jax.lax.map(lambda xb: structured.structured_ntk(model, xb, x2), _blocks(x1, chunk))
+    second = structured.layer_factors(model, x2)
+    rows = jax.lax.map(
+        lambda xb: structured.kernel_from_factors(model, structured.layer_factors(model, xb), second),
+        _blocks(x1, chunk),
+    )
     return rows.reshape((-1,) + rows.shape[2:])[: x1.shape[0]]
 
 
