@@ -46,6 +46,14 @@ def check_int_at_least(name: str, value: int, minimum: int) -> None:
         raise ValueError(f"`{name}` must be an integer ≥ {minimum}, got {value!r}")
 
 
+def check_positive_values(name: str, values: tuple, *, integer: bool) -> None:
+    """Raise ``ValueError`` unless `values` is a non-empty tuple of positive numbers (integers ≥ 1
+    with `integer`)."""
+    if not values or (min(values) < 1 if integer else not min(values) > 0):
+        kind = "integers" if integer else "numbers"
+        raise ValueError(f"`{name}` must be a non-empty tuple of positive {kind}, got {values}")
+
+
 def check_in_range(name: str, value: Real, low: Real, high: Real) -> None:
     """Raise ``ValueError`` unless ``low <= value <= high``."""
     if not (low <= value <= high):

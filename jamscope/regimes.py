@@ -37,7 +37,7 @@ import numpy as np
 import xarray as xr
 from tqdm.auto import tqdm
 
-from ._checks import check_in_range, check_int_at_least, check_positive
+from ._checks import check_in_range, check_int_at_least, check_positive, check_positive_values
 from .data import Dataset, cifar10, digits, mnist, stripe
 from .fits import ScalingFit, offset_fit, scaling_fit
 from .io import load_sweep, save_netcdf
@@ -103,12 +103,9 @@ class RegimesConfig:
 
     def __post_init__(self):
         for name in ("widths", "fluctuation_widths"):
-            values = getattr(self, name)
-            if not values or min(values) < 1:
-                raise ValueError(f"`{name}` must be a non-empty tuple of positive integers, got {values}")
-        if not self.scaled_scales or min(self.scaled_scales) <= 0:
-            raise ValueError(f"`scaled_scales` must hold positive numbers, got {self.scaled_scales}")
-        for name in ("n_train", "n_test", "dim", "depth", "seeds", "steps", "kernel_points"):
+            check_positive_values(name, getattr(self, name), integer=True)
+        check_positive_values("scaled_scales", self.scaled_scales, integer=False)
+        for name in ("n_train", "n_test", "dim", "depth", "steps", "kernel_points"):
             check_int_at_least(name, getattr(self, name), 1)
         check_int_at_least("seeds", self.seeds, 2)
         for name in ("fluctuation_scale", "softplus_beta", "sharpness"):

@@ -18,6 +18,7 @@ from .plot import (
     regimes_figure,
 )
 from .regimes import (
+    FluctuationFits,
     RegimesConfig,
     crossover,
     ensemble_statistics,
@@ -142,6 +143,17 @@ def summarize_regimes(results: xr.Dataset, config: RegimesConfig) -> str:
     errors of the feature and lazy ends and of the ensembles, N*, the fluctuation exponent and the
     fits ε∞ + B N^(−1/2)."""
     stats = ensemble_statistics(results)
+    return _regimes_summary(stats, config, _fluctuation_fits_or_reason(stats, config))
+
+
+def _fluctuation_fits_or_reason(stats: xr.Dataset, config: RegimesConfig) -> FluctuationFits | str:
+    try:
+        return fluctuation_fits(stats, config)
+    except ValueError as err:
+        return f"fluctuations not fitted: {err}"
+
+
+def _regimes_summary(stats: xr.Dataset, config: RegimesConfig, fits: FluctuationFits | str) -> str:
     cross = crossover(stats, config)
     lines = ["lazy/feature crossover, ‖Θ_t − Θ_0‖/‖Θ_0‖ = 1 (thesis ch. 3: α* ∼ h^(−1/2), α*√h = O(1)):"]
     for h, a, s in zip(cross.widths, cross.alpha_star, cross.scaled_alpha_star, strict=True):
@@ -171,15 +183,13 @@ def summarize_regimes(results: xr.Dataset, config: RegimesConfig) -> str:
         )
     gain = float((grid["test_error"] - grid["ensemble_error"]).mean())
     lines.append(f"  ensemble gain ε − ε̄, mean over the grid: {gain:.4f}")
-    lines += _fluctuation_lines(stats, config)
+    lines += _fluctuation_lines(fits, config)
     return "\n".join(lines)
 
 
-def _fluctuation_lines(stats: xr.Dataset, config: RegimesConfig) -> list[str]:
-    try:
-        fits = fluctuation_fits(stats, config)
-    except ValueError as err:
-        return [f"fluctuations not fitted: {err}"]
+def _fluctuation_lines(fits: FluctuationFits | str, config: RegimesConfig) -> list[str]:
+    if isinstance(fits, str):
+        return [fits]
     f, e, eb = fits.fluctuation, fits.error, fits.ensemble_error
     return [
         f"width sweep at α = {config.fluctuation_scale:g} (004): N* ≈ {fits.n_star:.0f}",
@@ -200,11 +210,8 @@ def regimes_report(config: RegimesConfig, out: Path, *, progress: bool = True) -
     stats = ensemble_statistics(results)
     written = [path, out / "regimes.png"]
     regimes_figure(stats, config).savefig(written[-1], dpi=120)
-    try:
-        fits = fluctuation_fits(stats, config)
-    except ValueError:
-        fits = None
-    if fits is not None:
+    fits = _fluctuation_fits_or_reason(stats, config)
+    if not isinstance(fits, str):
         written.append(out / "fluctuations.png")
         fluctuations_figure(stats, config, fits).savefig(written[-1], dpi=120)
-    return "\n".join([f"wrote {', '.join(map(str, written))}", summarize_regimes(results, config)])
+    return "\n".join([f"wrote {', '.join(map(str, written))}", _regimes_summary(stats, config, fits)])

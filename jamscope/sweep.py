@@ -26,7 +26,7 @@ import numpy as np
 import xarray as xr
 from tqdm.auto import tqdm
 
-from ._checks import check_in_range, check_int_at_least, check_positive
+from ._checks import check_in_range, check_int_at_least, check_positive, check_positive_values
 from .curvature import decompose, n_eff, spectrum, summarize
 from .data import Dataset, digits, mnist, random_sphere
 from .io import load_sweep, save_netcdf
@@ -87,11 +87,8 @@ class SweepConfig:
 
     def __post_init__(self):
         for name in ("n_train", "depths"):
-            values = getattr(self, name)
-            if not values or min(values) < 1:
-                raise ValueError(f"`{name}` must be a non-empty tuple of positive integers, got {values}")
-        if not self.p_over_n or min(self.p_over_n) <= 0:
-            raise ValueError(f"`p_over_n` must hold positive ratios, got {self.p_over_n}")
+            check_positive_values(name, getattr(self, name), integer=True)
+        check_positive_values("p_over_n", self.p_over_n, integer=False)
         for name in ("dim", "seeds", "steps", "decay_every", "spectra_max_n"):
             check_int_at_least(name, getattr(self, name), 1)
         for name in ("lr", "margin"):
