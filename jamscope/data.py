@@ -7,13 +7,16 @@ indices (integer). Everything here runs offline (DESIGN §5):
 - [`random_sphere`][jamscope.data.random_sphere]: points uniform on the sphere of radius √d with
   random ±1 labels (000 §III);
 - [`stripe`][jamscope.data.stripe]: Gaussian points labelled by one coordinate only (001 §5);
-- [`digits`][jamscope.data.digits]: the 1797 8×8 digits embedded in scikit-learn;
+- [`digits`][jamscope.data.digits]: the 1797 8×8 digits embedded in scikit-learn (as vectors), and
+  [`digit_images`][jamscope.data.digit_images] the same as images for the diffeomorphism experiments;
 - [`mnist`][jamscope.data.mnist] and [`cifar10`][jamscope.data.cifar10]: readers of the official
   files (IDX, CIFAR pickle batches) from a local directory, given as `root` or by the environment
   variable ``JAMSCOPE_DATA``. jamscope never downloads anything.
 
 Real images are preprocessed as in the papers: optional PCA fitted on the whole data set
-(000 §VII), then [`normalize_on_sphere`][jamscope.data.normalize_on_sphere] (thesis ch. 3 §2).
+(000 §VII), then [`normalize_on_sphere`][jamscope.data.normalize_on_sphere] (thesis ch. 3 §2); or,
+kept as images for deformations, each channel standardized
+([`standardize_channels`][jamscope.data.standardize_channels], thesis ch. 4 App. E).
 """
 
 import gzip
@@ -54,6 +57,8 @@ __all__ = [
     "pca",
     "parity_labels",
     "digits",
+    "standardize_channels",
+    "digit_images",
     "read_idx",
     "mnist",
     "cifar10",
@@ -328,6 +333,22 @@ def _build(
     return Dataset(x[train], y[train], x[test], y[test], n_classes=n_classes)
 
 
+def _digit_split(
+    key: PRNGKeyArray, total: int, n_train: int | None, n_test: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shuffle the `total` digits with `key`: the first `n_train` (default: all but `n_test`) train,
+    the next `n_test` test."""
+    check_int_at_least("n_test", n_test, 0)
+    n_train = total - n_test if n_train is None else n_train
+    check_int_at_least("n_train", n_train, 1)
+    if n_train + n_test > total:
+        raise ValueError(
+            f"`n_train` + `n_test` must be at most {total} (all digits), got {n_train} + {n_test}"
+        )
+    order = np.asarray(jax.random.permutation(key, total))
+    return order[:n_train], order[n_train : n_train + n_test]
+
+
 @typechecked
 def digits(
     key: PRNGKeyArray,
@@ -347,21 +368,57 @@ def digits(
     all but `n_test`) train, the next `n_test` test.
     """
     images, classes = load_digits(return_X_y=True)
-    total = images.shape[0]
-    check_int_at_least("n_test", n_test, 0)
-    n_train = total - n_test if n_train is None else n_train
-    check_int_at_least("n_train", n_train, 1)
-    if n_train + n_test > total:
-        raise ValueError(
-            f"`n_train` + `n_test` must be at most {total} (all digits), got {n_train} + {n_test}"
-        )
+    train, test = _digit_split(key, images.shape[0], n_train, n_test)
     x = jnp.asarray(images, dtype=_float_dtype(dtype))
     if pca_dim is not None:
         check_in_range("pca_dim", pca_dim, 1, images.shape[1])
         x = pca(x, pca_dim)
-    order = np.asarray(jax.random.permutation(key, total))
-    train, test = order[:n_train], order[n_train : n_train + n_test]
     return _build(normalize_on_sphere(x), classes, train, test, binary)
+
+
+@typechecked
+def standardize_channels(x: Float[Array, "P C H W"]) -> Float[Array, "P C H W"]:
+    """Each channel shifted and scaled to mean 0 and variance 1 over all patterns and pixels, the
+    per-channel normalization of thesis ch. 4 (App. E.1, torchvision's ``Normalize``). An affine map
+    per channel: it commutes with every deformation of [`jamscope.diffeo`][jamscope.diffeo]."""
+    check_nonempty("x", x)
+    mean = jnp.mean(x, axis=(0, 2, 3), keepdims=True)
+    std = jnp.std(x, axis=(0, 2, 3), keepdims=True)
+    if is_concrete(std) and not bool(jnp.all(std > 0)):
+        raise ValueError("`x` has a constant channel: it cannot be standardized")
+    return (x - mean) / std
+
+
+def _digit_pixels(size: int, dtype: np.dtype) -> tuple[Array, np.ndarray]:
+    images, classes = load_digits(return_X_y=True)
+    x = jnp.asarray(images.reshape(-1, 1, 8, 8), dtype=dtype)
+    if size != 8:
+        x = jax.image.resize(x, (x.shape[0], 1, size, size), method="linear")
+    return standardize_channels(x), classes
+
+
+@typechecked
+def digit_images(
+    key: PRNGKeyArray,
+    n_train: int | None = None,
+    n_test: int = 0,
+    size: int = 8,
+    binary: bool = False,
+    dtype: DTypeLike | None = None,
+) -> Dataset:
+    """scikit-learn's 1797 digits as images ``(P, 1, size, size)``, the offline stand-in for MNIST in
+    the diffeomorphism experiments (thesis ch. 4).
+
+    The 8×8 images are resized to `size` × `size` by linear interpolation (``jax.image.resize``)
+    when `size` ≠ 8, then standardized per channel
+    ([`standardize_channels`][jamscope.data.standardize_channels]).
+    Labels: class indices (10 classes, the thesis's task), or parity ±1 with `binary`. Split as in
+    [`digits`][jamscope.data.digits].
+    """
+    check_int_at_least("size", size, 3)
+    x, classes = _digit_pixels(size, _float_dtype(dtype))
+    train, test = _digit_split(key, x.shape[0], n_train, n_test)
+    return _build(x, classes, train, test, binary)
 
 
 def _existing(path: Path, allow_gz: bool) -> Path | None:
@@ -450,6 +507,7 @@ def mnist(
     binary: bool = True,
     key: PRNGKeyArray | None = None,
     dtype: DTypeLike | None = None,
+    normalization: Literal["sphere", "channels"] = "sphere",
 ) -> Dataset:
     """MNIST or Fashion-MNIST from the official IDX files, preprocessed as in 000 §VII.
 
@@ -463,7 +521,9 @@ def mnist(
     sphere Σ_i x_i² = d (thesis ch. 3 §2, centering over train + test). Labels: parity ±1 when
     `binary` (even → +1), else class indices (int32). `n_train`/`n_test` (default: all of the
     official split; ``n_test=0`` for no test set) are random subsets drawn with `key`, which is
-    required to subsample.
+    required to subsample. ``normalization="channels"`` keeps the images ``(P, 1, 28, 28)`` and
+    standardizes them ([`standardize_channels`][jamscope.data.standardize_channels], thesis ch. 4)
+    instead of flattening them onto the sphere (no PCA then).
     """
     paths = _locate(root, _MNIST_DIRS[kind], _MNIST_FILES, allow_gz=True)
     images, labels = [], []
@@ -472,8 +532,14 @@ def mnist(
         check_same_length(str(paths[image_file]), image, str(paths[label_file]), label)
         images.append(image.reshape(image.shape[0], -1))
         labels.append(label)
+        pixels = image.shape[1:]
     x = jnp.asarray(np.concatenate(images), dtype=_float_dtype(dtype))
     train, test = _split_indices(key, images[0].shape[0], x.shape[0], n_train, n_test)
+    if normalization == "channels":
+        if pca_dim is not None:
+            raise ValueError("`pca_dim` must be None with normalization='channels' (images are kept)")
+        x = standardize_channels(x.reshape(-1, 1, *pixels))
+        return _build(x, np.concatenate(labels), train, test, binary)
     if pca_dim is not None:
         check_in_range("pca_dim", pca_dim, 1, x.shape[1])
         x = pca(x, pca_dim)
@@ -504,6 +570,7 @@ def cifar10(
     grayscale: bool = False,
     key: PRNGKeyArray | None = None,
     dtype: DTypeLike | None = None,
+    normalization: Literal["sphere", "channels"] = "sphere",
 ) -> Dataset:
     """CIFAR-10 from the official python batches, images (P, 3, 32, 32) on the sphere Σ_i x_i² = d.
 
@@ -514,7 +581,9 @@ def cifar10(
     put on the sphere with d = C·32·32 (thesis ch. 3 §2, centering over train + test). Labels:
     parity ±1 when `binary` (classes 0, 2, 4, 6, 8 → +1; thesis ch. 3 §7 merges five classes into
     each label without saying which), else class indices (int32). `n_train`/`n_test` as in
-    [`mnist`][jamscope.data.mnist]. The batches are pickles: read only the official files.
+    [`mnist`][jamscope.data.mnist]. ``normalization="channels"`` standardizes each channel instead
+    ([`standardize_channels`][jamscope.data.standardize_channels], thesis ch. 4). The batches are
+    pickles: read only the official files.
     """
     paths = _locate(root, _CIFAR_DIR, _CIFAR_FILES, allow_gz=False)
     batches = [_read_cifar_batch(paths[name]) for name in _CIFAR_FILES]
@@ -525,4 +594,5 @@ def cifar10(
     x = jnp.asarray(images, dtype=_float_dtype(dtype))
     if grayscale:
         x = jnp.mean(x, axis=1, keepdims=True)
-    return _build(normalize_on_sphere(x), classes, train, test, binary)
+    x = standardize_channels(x) if normalization == "channels" else normalize_on_sphere(x)
+    return _build(x, classes, train, test, binary)

@@ -13,6 +13,7 @@ except those inside a [`Frozen`][jamscope.nets.Frozen] wrapper (the initial weig
 import abc
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Literal, final
 
 import equinox as eqx
@@ -38,6 +39,7 @@ __all__ = [
     "flat_params",
     "ensemble",
     "ensemble_outputs",
+    "layer_maps",
 ]
 
 ActivationName = Literal["relu", "tanh", "softplus", "linear"]
@@ -220,6 +222,11 @@ class FCNet(AbstractNet):
             z = sigma(a)
         return pre
 
+    def activations(self, x: Float[Array, " d"]) -> list[Float[Array, " h"]]:
+        """The hidden activations σ(z̃¹) … σ(z̃^L), first layer first (thesis ch. 4 Fig. 14)."""
+        sigma = activation_function(self.activation, self.softplus_beta, self.normalize_activation)
+        return [sigma(z) for z in self.preactivations(x)]
+
     def __call__(self, x: Float[Array, " d"]) -> Float[Array, "*out"]:
         sigma = activation_function(self.activation, self.softplus_beta, self.normalize_activation)
         last = self.preactivations(x)[-1]
@@ -289,11 +296,15 @@ class SmallCNN(AbstractNet):
         self.activation = activation
         self.softplus_beta = float(softplus_beta)
 
-    def features(self, x: Float[Array, " C H W"]) -> Float[Array, " features"]:
-        """The flattened activations of the second convolution."""
+    def activations(self, x: Float[Array, " C H W"]) -> list[Float[Array, " c h w"]]:
+        """The activations of the two convolutions, first layer first (thesis ch. 4 Fig. 14)."""
         sigma = activation_function(self.activation, self.softplus_beta)
         z = sigma(_conv(self.conv1, x, 1))
-        return sigma(_conv(self.conv2, z, 2)).reshape(-1)
+        return [z, sigma(_conv(self.conv2, z, 2))]
+
+    def features(self, x: Float[Array, " C H W"]) -> Float[Array, " features"]:
+        """The flattened activations of the second convolution."""
+        return self.activations(x)[-1].reshape(-1)
 
     def __call__(self, x: Float[Array, " C H W"]) -> Float[Array, "*out"]:
         f = self.head @ self.features(x) / math.sqrt(self.head.shape[-1])
@@ -412,3 +423,22 @@ def ensemble_outputs(models: AbstractNet, x: Float[Array, " P *input"]) -> Float
     """Outputs of every member of an ensemble on the same inputs, shape ``(K, P, …)``."""
     _check_inputs(models, x)
     return eqx.filter_vmap(lambda m: jax.vmap(m)(x))(models)
+
+
+@eqx.filter_jit
+def _layer(model: AbstractNet, index: int | None, x: Array) -> Array:
+    """Layer `index` (None: the output) of `model` on a batch, flattened per pattern."""
+    x = x.reshape((x.shape[0],) + model.input_shape)
+    if index is None:
+        return jax.vmap(model)(x).reshape(x.shape[0], -1)
+    return jax.vmap(lambda xi: model.activations(xi)[index].reshape(-1))(x)
+
+
+@typechecked
+def layer_maps(model: FCNet | SmallCNN) -> list[Callable[[Array], Array]]:
+    """One function per hidden layer and one for the output, each mapping a batch ``(P, *input)`` to
+    ``(P, features)``: the activations of layer ℓ, flattened, then f itself (the probes of the
+    layer-wise stability of thesis ch. 4 Fig. 14). Inputs are reshaped to the model's input shape, so
+    an FCNet can take images. Compiled once per shape; the model is an argument, not a constant."""
+    n_hidden = model.depth if isinstance(model, FCNet) else 2
+    return [partial(_layer, model, i) for i in range(n_hidden)] + [partial(_layer, model, None)]
