@@ -1,13 +1,30 @@
 """jamscope: the physics of deep-learning loss landscapes, in JAX.
 
 ``import jamscope as js``: the modules are `js.nets`, `js.losses`, `js.data`, `js.train`,
-`js.curvature`, `js.ntk`, `js.regression`, `js.regimes`, `js.fits`, `js.io`, `js.plot`; the most used
+`js.curvature`, `js.ntk`, `js.regression`, `js.regimes`, `js.diffeo`, `js.stability`, `js.diffeo_sweep`,
+`js.fits`, `js.io`, `js.plot`; the most used
 names are re-exported flat
 (`js.FCNet`, `js.QuadraticHinge`, …).
 """
 
-from . import curvature, data, fits, io, losses, nets, ntk, regimes, regression, train, typing
+from . import (
+    curvature,
+    data,
+    diffeo,
+    diffeo_sweep,
+    fits,
+    io,
+    losses,
+    nets,
+    ntk,
+    regimes,
+    regression,
+    stability,
+    train,
+    typing,
+)
 from .data import Dataset
+from .diffeo import MaxEntDiffeo, deform
 from .losses import (
     MSE,
     CrossEntropy,
@@ -21,7 +38,8 @@ from .nets import Centered, FCNet, SmallCNN
 from .train import SGD, Adam, GradientFlow, History
 
 __all__ = [
-    "curvature", "data", "fits", "io", "losses", "nets", "ntk", "regimes", "regression", "train", "typing",
+    "curvature", "data", "diffeo", "diffeo_sweep", "fits", "io", "losses", "nets", "ntk", "regimes",
+    "regression", "stability", "train", "typing", "MaxEntDiffeo", "deform",
     "Dataset", "FCNet", "SmallCNN", "Centered",
     "QuadraticHinge", "LinearHinge", "SoftHinge", "CrossEntropy", "MSE", "MultiClassHinge",
     "SoftmaxCrossEntropy", "Adam", "SGD", "GradientFlow", "History",

@@ -1,8 +1,10 @@
 """Command line: ``jamscope <experiment> [options]``; results (netCDF) and figures (PNG) go to ``--out``.
 
-``jamscope jamming`` runs the sweep of [`jamscope.sweep`][jamscope.sweep] (`make demo`) and
-``jamscope regimes`` the lazy/feature and fluctuation sweep of [`jamscope.regimes`][jamscope.regimes],
-each at its quick defaults (minutes on 2 cores), or at the paper's sizes with ``--paper`` (a GPU).
+``jamscope jamming`` runs the sweep of [`jamscope.sweep`][jamscope.sweep] (`make demo`),
+``jamscope regimes`` the lazy/feature and fluctuation sweep of [`jamscope.regimes`][jamscope.regimes]
+and ``jamscope diffeo`` the relative stability to diffeomorphisms of
+[`jamscope.diffeo_sweep`][jamscope.diffeo_sweep], each at its quick defaults (minutes on 2 cores), or
+at the paper's sizes with ``--paper`` (a GPU).
 Any option overrides the chosen preset. Interrupted runs resume from the results file.
 """
 
@@ -58,6 +60,14 @@ def _optional_int(text: str) -> int | str:
     return _NONE if text.lower() == _NONE else _positive_int(text)
 
 
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def _ints_or_empty(text: str) -> tuple[int, ...]:
+    return () if text.lower() == _NONE else _ints(text)
+
+
 _JAMMING_OPTIONS = [  # (field of SweepConfig, parser, help)
     ("n_train", _ints, "training-set sizes P, comma-separated"),
     ("depths", _ints, "depths L (hidden layers), comma-separated"),
@@ -95,6 +105,33 @@ _REGIMES_OPTIONS = [  # (field of RegimesConfig, parser, help)
 ]
 
 
+_DIFFEO_OPTIONS = [  # (field of DiffeoConfig, parser, help)
+    ("data", str, "digits (embedded), or mnist, fashion, cifar10 (local files)"),
+    ("data_root", str, "folder with the local data files (default $JAMSCOPE_DATA)"),
+    ("image_size", _positive_int, "side of the digits images in pixels (resized from 8)"),
+    ("n_train", _ints, "training-set sizes P, comma-separated"),
+    ("n_test", _positive_int, "test-set size"),
+    ("n_probes", _positive_int, "test images probed for D_f, G_f, R_f"),
+    ("architectures", _names, "fc and/or cnn, comma-separated"),
+    ("fc_width", _positive_int, "width of the FC net"),
+    ("fc_depth", _positive_int, "hidden layers of the FC net"),
+    ("cnn_channels", _positive_int, "channels of the small CNN"),
+    ("seeds", _positive_int, "networks per point, trained vmapped"),
+    ("steps", _positive_int, "Adam steps (full batch)"),
+    ("lr", _positive_float, "Adam learning rate"),
+    ("cutoff", _positive_float, "cutoff c of the probing diffeomorphisms"),
+    ("delta", _positive_float, "typical displacement δ in pixels (eq. 3)"),
+    ("interpolation", str, "bilinear, gaussian or nearest"),
+    ("field_cutoffs", _floats, "cutoffs of the field statistics and of the (T, c) grid"),
+    ("field_samples", _positive_int, "fields per (c, T) for δ and max Ξ"),
+    ("stripe_n_train", _ints_or_empty, "training-set sizes of the stripe model ('none': skip it)"),
+    ("stripe_dim", _positive_int, "input dimension of the stripe model"),
+    ("stripe_width", _positive_int, "hidden width of the stripe model's net"),
+    ("stripe_steps", _positive_int, "gradient-flow steps of the stripe model"),
+    ("seed", int, "PRNG seed of data, initialisations, fields and noise"),
+]
+
+
 @dataclasses.dataclass(frozen=True)
 class _Experiment:
     quick: object
@@ -103,9 +140,12 @@ class _Experiment:
     help: str
     description: str
     paper_help: str
+    float64: bool = True
 
 
 def _experiments() -> dict[str, _Experiment]:
+    from .diffeo_sweep import PAPER as DIFFEO_PAPER
+    from .diffeo_sweep import QUICK as DIFFEO_QUICK
     from .regimes import PAPER as REGIMES_PAPER
     from .regimes import QUICK as REGIMES_QUICK
 
@@ -125,6 +165,15 @@ def _experiments() -> dict[str, _Experiment]:
             "(004 Figs. 2, 5, 7) to --out.",
             "001 Fig. 4's sizes (MNIST-10PCA, P = 5000, 15 nets; GPU, local MNIST files)",
         ),
+        "diffeo": _Experiment(
+            DIFFEO_QUICK, DIFFEO_PAPER, _DIFFEO_OPTIONS,
+            "diffeomorphisms and relative stability R_f = D_f/G_f against P (thesis ch. 4)",
+            "Sample max-entropy diffeomorphisms, measure δ and max Ξ over (c, T), train FC and CNN nets on "
+            "images and the stripe model for several P, and write diffeo.nc, diffeo_fields.nc and the "
+            "figures of thesis ch. 4 Figs. 1, 3, 6, 7, 8 to --out.",
+            "MNIST sizes (P up to 32768, 16 nets; GPU, local MNIST files)",
+            float64=False,
+        ),
     }  # fmt: skip
 
 
@@ -142,19 +191,23 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument(
                 "--" + field.replace("_", "-"), type=kind, default=None, help=f"{text} ({shown})"
             )
-        sub.add_argument(
-            "--float32",
-            action="store_true",
-            help="compute in float32 (default float64: gaps Δ, kernel changes and spectra need it)",
-        )
+        if experiment.float64:
+            sub.add_argument(
+                "--float32",
+                action="store_true",
+                help="compute in float32 (default float64: gaps Δ, kernel changes and spectra need it)",
+            )
+        else:
+            sub.add_argument("--float64", action="store_true", help="compute in float64 (default float32)")
         sub.add_argument("--quiet", action="store_true", help="no progress bar")
     return top
 
 
 def config_from(args: argparse.Namespace):
     """The preset (quick or ``--paper``) of the sub-command with every option given on the command
-    line applied: a [`SweepConfig`][jamscope.sweep.SweepConfig] or a
-    [`RegimesConfig`][jamscope.regimes.RegimesConfig]."""
+    line applied: a [`SweepConfig`][jamscope.sweep.SweepConfig], a
+    [`RegimesConfig`][jamscope.regimes.RegimesConfig] or a
+    [`DiffeoConfig`][jamscope.diffeo_sweep.DiffeoConfig]."""
     experiment = _experiments()[args.command]
     preset = experiment.paper if args.paper else experiment.quick
     given = {field: getattr(args, field) for field, _, _ in experiment.options}
@@ -165,15 +218,15 @@ def config_from(args: argparse.Namespace):
 def _run(args: argparse.Namespace) -> None:
     import jax
 
-    jax.config.update("jax_enable_x64", not args.float32)
-    from .report import jamming_report, regimes_report
+    jax.config.update("jax_enable_x64", not getattr(args, "float32", True) or getattr(args, "float64", False))
+    from .report import diffeo_report, jamming_report, regimes_report
 
     try:
         config = config_from(args)
-    except ValueError as err:
+    except (ValueError, TypeError) as err:  # TypeError: a value of the wrong kind, e.g. an unknown name
         parser().error(str(err))
     args.out.mkdir(parents=True, exist_ok=True)
-    report = {"jamming": jamming_report, "regimes": regimes_report}[args.command]
+    report = {"jamming": jamming_report, "regimes": regimes_report, "diffeo": diffeo_report}[args.command]
     print(report(config, args.out, progress=not args.quiet))
 
 

@@ -292,7 +292,7 @@ class SoftmaxCrossEntropy(AbstractLoss):
         return jax.vmap(jnp.diag)(p) - p[:, :, None] * p[:, None, :]
 
     def unsatisfied(self, f, y):
-        return jnp.argmax(f, axis=-1) != y
+        return jnp.argmax(f, axis=-1).astype(y.dtype) != y
 
 
 @typechecked

@@ -12,7 +12,7 @@ from matplotlib.ticker import NullFormatter  # noqa: E402
 
 from .jamming import OverlapDistributions  # noqa: E402
 from .regimes import FluctuationFits, RegimesConfig, regimes_grid, width_sweep  # noqa: E402
-from .typing import Float, typechecked  # noqa: E402
+from .typing import Bool, Float, typechecked  # noqa: E402
 
 __all__ = [
     "jamming_transition_figure",
@@ -21,6 +21,10 @@ __all__ = [
     "hessian_spectra_figure",
     "regimes_figure",
     "fluctuations_figure",
+    "deformation_grid_figure",
+    "field_statistics_figure",
+    "stability_figure",
+    "stripe_figure",
 ]
 
 
@@ -252,4 +256,124 @@ def fluctuations_figure(stats: xr.Dataset, config: RegimesConfig, fits: Fluctuat
     c.set(xlabel="N", ylabel=r"$\|F\|$", title=r"(c) output norm")
     for ax in (a, b, c):
         ax.axvline(fits.n_star, color="gray", ls="--", lw=0.8)
+    return fig
+
+
+@typechecked
+def deformation_grid_figure(
+    images: Float[np.ndarray, "rows cols H W"],
+    cutoffs: Float[np.ndarray, " rows"],
+    temperatures: Float[np.ndarray, " cols"],
+    admissible: Bool[np.ndarray, "rows cols"],
+    deltas: Float[np.ndarray, "rows cols"],
+) -> Figure:
+    """One image deformed over the (T, c) plane (thesis ch. 4 Fig. 1): rows are cutoffs c, columns
+    temperatures T; the frames of the admissible band T_min(c) < T < T_max(c) are green, and each cell
+    shows δ (eq. 3)."""
+    rows, cols = admissible.shape
+    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.4 * rows), squeeze=False)
+    low, high = float(images.min()), float(images.max())
+    for i in range(rows):
+        for j in range(cols):
+            ax = axes[i, j]
+            ax.imshow(images[i, j], cmap="gray_r", vmin=low, vmax=high)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            color, width = ("tab:green", 3) if admissible[i, j] else ("lightgray", 1)
+            for spine in ax.spines.values():
+                spine.set(color=color, linewidth=width)
+            ax.set_title(rf"$\delta$={deltas[i, j]:.2g}", fontsize=7, pad=2)
+            if j == 0:
+                ax.set_ylabel(f"c = {cutoffs[i]:g}")
+            if i == rows - 1:
+                ax.set_xlabel(f"T = {temperatures[j]:.1e}", fontsize=7)
+    fig.suptitle(r"$[\tau x](s) = x(s - \tau(s))$; green: $T_{\min}(c) < T < T_{\max}(c)$ (eqs. 8, 14)")
+    fig.tight_layout()
+    return fig
+
+
+@typechecked
+def field_statistics_figure(fields: xr.Dataset) -> Figure:
+    """Thesis ch. 4 Fig. 8 from [`field_statistics`][jamscope.diffeo_sweep.field_statistics]:
+    (a) the measured δ against eq. 3's (π/4) n² T ln c, with the exact App. B sum (dashed);
+    (b) the median of max_s Ξ against eq. 13's (c/2)√(π³ T ln c); (c) the fraction of bijective
+    fields (max Ξ < 1) against T/T_max(c)."""
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(14, 4), constrained_layout=True)
+    for i, cutoff in enumerate(fields["cutoff"].values):
+        row, color = fields.sel(cutoff=cutoff), f"C{i}"
+        a.loglog(row["delta_eq3"], row["delta"], "o", color=color, label=f"c = {cutoff:g}")
+        a.loglog(row["delta_eq3"], row["delta_exact"], "--", color=color, lw=1)
+        b.loglog(row["max_xi_eq13"], row["median_max_xi"], "o", color=color, label=f"c = {cutoff:g}")
+        c.semilogx(
+            row["temperature"] / row["t_max"], row["bijective"], "o-", color=color, label=f"c = {cutoff:g}"
+        )
+    for ax in (a, b):
+        lo, hi = ax.get_xlim()
+        ax.loglog([lo, hi], [lo, hi], "k:", lw=1, label="y = x")
+        _legend(ax, fontsize=8)
+    a.set(
+        xlabel=r"$\delta$ of eq. 3", ylabel=r"measured $\delta$", title=r"(a) displacement (- -: exact sum)"
+    )
+    b.axhline(1.0, color="gray", lw=0.8)
+    b.set(
+        xlabel=r"$(c/2)\sqrt{\pi^3 T \ln c}$ (eq. 13)",
+        ylabel=r"median $\max_s \Xi$",
+        title=r"(b) $\max_s\Xi$",
+    )
+    c.axvline(1.0, color="gray", ls="--", lw=0.8)
+    c.axhline(0.5, color="gray", lw=0.8)
+    c.set(xlabel=r"$T / T_{\max}(c)$", ylabel=r"fraction with $\max_s\Xi < 1$", title="(c) bijective fields")
+    _legend(c, fontsize=8)
+    return fig
+
+
+def _select(summary: xr.Dataset, kind: str, arch: str) -> xr.Dataset:
+    mask = (summary["kind"] == kind) & (summary["arch"] == arch)
+    sel = summary.isel(point=np.flatnonzero(mask.values))
+    return sel.isel(point=np.argsort(sel["n_train"].values))
+
+
+@typechecked
+def stability_figure(summary: xr.Dataset) -> Figure:
+    """D_f, G_f, R_f and the test error against P at initialization (dashed) and after training
+    (solid), one colour per architecture (thesis ch. 4 Figs. 3-right and 6), from
+    [`stability_summary`][jamscope.diffeo_sweep.stability_summary]."""
+    fig, axes = plt.subplots(1, 4, figsize=(17, 3.8), constrained_layout=True)
+    names = [("d_f", "$D_f$"), ("g_f", "$G_f$"), ("r_f", "$R_f$"), ("test_error", "test error")]
+    images = summary.isel(point=np.flatnonzero(summary["kind"].values == "image"))
+    for i, arch in enumerate(sorted(set(images["arch"].values.tolist()))):
+        sel = _select(summary, "image", arch)
+        p = sel["n_train"].values
+        for ax, (name, label) in zip(axes, names, strict=True):
+            ax.loglog(p, sel[name].sel(state="trained"), "o-", color=f"C{i}", label=f"{arch} trained")
+            if name != "test_error":
+                ax.loglog(
+                    p, sel[name].sel(state="init"), "o--", color=f"C{i}", mfc="none", label=f"{arch} init"
+                )
+            ax.set(xlabel="training-set size P", ylabel=label, xticks=p, xticklabels=[str(int(v)) for v in p])
+            ax.xaxis.set_minor_formatter(NullFormatter())
+    axes[2].axhline(1.0, color="gray", lw=0.8)
+    for ax, title in zip(
+        axes, ("(a) diffeomorphisms", "(b) noise", "(c) relative stability", "(d)"), strict=True
+    ):
+        ax.set_title(title)
+    _legend(axes[2], fontsize=8)
+    return fig
+
+
+@typechecked
+def stripe_figure(summary: xr.Dataset) -> Figure:
+    """R_f of eq. 6 against P for the stripe model (thesis ch. 4 Fig. 7-right), at initialization
+    (of f₀, dashed) and after training (solid), with the predicted P⁻¹."""
+    sel = _select(summary, "stripe", "fc")
+    p = sel["n_train"].values.astype(float)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.8), constrained_layout=True)
+    trained = sel["r_f"].sel(state="trained").values
+    a.loglog(p, trained, "o-", label="trained")
+    a.loglog(p, sel["r_f"].sel(state="init").values, "o--", mfc="none", label="init")
+    a.loglog(p, trained[0] * p[0] / p, "k:", lw=1, label=r"$\propto P^{-1}$")
+    a.set(xlabel="P", ylabel="$R_f$ (eq. 6)", title="(a) stripe model")
+    _legend(a, fontsize=8)
+    b.semilogx(p, sel["test_error"].sel(state="trained").values, "o-")
+    b.set(xlabel="P", ylabel="test error", title="(b)")
     return fig

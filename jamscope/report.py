@@ -1,5 +1,6 @@
 """Run a sweep and turn it into the figures and numbers of the papers: the jamming sweep (000 Figs. 5c,
-6, 7, 8) and the lazy/feature regimes sweep with its fluctuations (thesis ch. 3, 001 Fig. 4, 004)."""
+6, 7, 8), the lazy/feature regimes sweep with its fluctuations (thesis ch. 3, 001 Fig. 4, 004), and
+the relative stability to diffeomorphisms (thesis ch. 4 Figs. 1, 3, 6, 7, 8)."""
 
 import math
 from pathlib import Path
@@ -7,15 +8,30 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from .diffeo_sweep import (
+    DiffeoConfig,
+    deformation_grid,
+    field_statistics,
+    image_side,
+    load_images,
+    run_diffeo,
+    stability_slope,
+    stability_summary,
+)
 from .fits import scaling_fit
+from .io import save_netcdf
 from .jamming import fitted_runs, overlap_distributions
 from .plot import (
+    deformation_grid_figure,
+    field_statistics_figure,
     fluctuations_figure,
     hessian_spectra_figure,
     jamming_point_figure,
     jamming_transition_figure,
     overlap_figure,
     regimes_figure,
+    stability_figure,
+    stripe_figure,
 )
 from .regimes import (
     FluctuationFits,
@@ -30,7 +46,10 @@ from .regimes import (
 from .sweep import SweepConfig, jamming_points, near_jamming, run_sweep
 from .typing import typechecked
 
-__all__ = ["jamming_report", "summarize_sweep", "regimes_report", "summarize_regimes"]
+__all__ = [
+    "jamming_report", "summarize_sweep", "regimes_report", "summarize_regimes", "diffeo_report",
+    "summarize_diffeo",
+]  # fmt: skip
 
 
 def _analyse(results: xr.Dataset):
@@ -215,3 +234,83 @@ def regimes_report(config: RegimesConfig, out: Path, *, progress: bool = True) -
         written.append(out / "fluctuations.png")
         fluctuations_figure(stats, config, fits).savefig(written[-1], dpi=120)
     return "\n".join([f"wrote {', '.join(map(str, written))}", _regimes_summary(stats, config, fits)])
+
+
+def _field_lines(fields: xr.Dataset) -> list[str]:
+    lines = [f"diffeomorphisms (thesis ch. 4 Fig. 8; n = {fields.attrs.get('n', 0)}):"]
+    for cutoff in fields["cutoff"].values:
+        row = fields.sel(cutoff=cutoff)
+        lines.append(
+            f"  c = {cutoff:g}: δ measured/eq. 3 = {float((row['delta'] / row['delta_eq3']).mean()):.3f} "
+            f"(exact App. B sum/eq. 3 = {float((row['delta_exact'] / row['delta_eq3']).mean()):.3f}); "
+            f"median max Ξ / eq. 13 = {float((row['median_max_xi'] / row['max_xi_eq13']).mean()):.3f}; "
+            f"bijective at T_max: {float(row['bijective_at_t_max']):.2f} (eq. 14: ≈ 1/2)"
+        )
+    return lines
+
+
+def _slope_text(summary: xr.Dataset, kind: str, arch: str) -> str:
+    try:
+        fit = stability_slope(summary, kind, arch)
+    except ValueError:
+        return "no slope (fewer than two sizes)"
+    error = f" ± {fit.stderr:.2f}" if np.isfinite(fit.stderr) else ""
+    return f"R_f ∝ P^({fit.exponent:.2f}{error}) over {fit.n_used} sizes"
+
+
+@typechecked
+def summarize_diffeo(summary: xr.Dataset, fields: xr.Dataset) -> str:
+    """The numbers of thesis ch. 4 measured on the sweep: δ and max Ξ against eqs. 3, 13, 14; R_f,
+    D_f, G_f at initialization and after training per architecture and P; the stripe model's R_f(P)."""
+    lines = _field_lines(fields)
+    lines.append("relative stability (thesis ch. 4: R_f0 ≈ 1; FullConn R_f grows with training; "
+                 "ResNets R_f ≈ 10⁻²–10⁻¹ ∝ 1/P):")  # fmt: skip
+    for kind in ("image", "stripe"):
+        sel_kind = summary.isel(point=np.flatnonzero(summary["kind"].values == kind))
+        for arch in sorted(set(sel_kind["arch"].values.tolist())):
+            mask = (sel_kind["arch"] == arch).values
+            sel = sel_kind.isel(point=np.flatnonzero(mask))
+            sel = sel.isel(point=np.argsort(sel["n_train"].values))
+            name = "stripe model, eq. 6 (Fig. 7: ∝ 1/P)" if kind == "stripe" else arch
+            lines.append(f"  {name}: {_slope_text(summary, kind, arch)} after training")
+            for i in range(sel.sizes["point"]):
+                row = sel.isel(point=i)
+                init, trained = row.sel(state="init"), row.sel(state="trained")
+                lines.append(
+                    f"    P = {int(row['n_train'])}: "
+                    f"R_f {float(init['r_f']):.3g} → {float(trained['r_f']):.3g}, "
+                    f"D_f {float(init['d_f']):.3g} → {float(trained['d_f']):.3g}, "
+                    f"G_f {float(init['g_f']):.3g} → {float(trained['g_f']):.3g}, "
+                    f"test error {float(trained['test_error']):.3f}"
+                )
+    return "\n".join(lines)
+
+
+@typechecked
+def diffeo_report(config: DiffeoConfig, out: Path, *, progress: bool = True) -> str:
+    """Run (or resume) the sweep into ``out/diffeo.nc``, measure the fields into
+    ``out/diffeo_fields.nc``, and draw ``diffeo_grid.png`` (Fig. 1), ``diffeo_fields.png`` (Fig. 8),
+    ``stability.png`` (Figs. 3-right, 6) and ``stripe.png`` (Fig. 7). Returns
+    [`summarize_diffeo`][jamscope.report.summarize_diffeo]."""
+    import jax
+
+    path = out / "diffeo.nc"
+    results = run_diffeo(config, path, progress=progress)
+    summary = stability_summary(results)
+    key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 7)
+    n = image_side(config)
+    fields = field_statistics(config, n, key).assign_attrs(n=n)
+    written = [path, save_netcdf(fields, out / "diffeo_fields.nc")]
+
+    def save(fig, name):
+        fig.savefig(out / name, dpi=120)
+        written.append(out / name)
+
+    image = load_images(config, jax.random.PRNGKey(config.seed)).x_test[0]
+    save(deformation_grid_figure(**deformation_grid(config, image, key)), "diffeo_grid.png")
+    save(field_statistics_figure(fields), "diffeo_fields.png")
+    if np.any(summary["kind"].values == "image"):
+        save(stability_figure(summary), "stability.png")
+    if np.any(summary["kind"].values == "stripe"):
+        save(stripe_figure(summary), "stripe.png")
+    return "\n".join([f"wrote {', '.join(map(str, written))}", summarize_diffeo(summary, fields)])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from jamscope import cli, io, regimes, sweep
+from jamscope import cli, diffeo_sweep, io, regimes, sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_ARGS = ["--n-train", "40", "--depths", "1", "--p-over-n", "0.7,1.5,6", "--seeds", "2", "--steps", "400",
@@ -64,3 +64,27 @@ def test_examples_run_in_smoke_mode(script, tmp_path):
                          capture_output=True, text=True, timeout=600)  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     assert list(tmp_path.glob("*.png")), "the example wrote no figure"
+
+
+def test_diffeo_options_presets_and_precision():
+    config = cli.config_from(
+        cli.parser().parse_args(["diffeo", "--architectures", "cnn", "--stripe-n-train", "none"])
+    )
+    assert (
+        config.architectures == ("cnn",)
+        and config.stripe_n_train == ()
+        and config.seeds == diffeo_sweep.QUICK.seeds
+    )
+    assert cli.config_from(cli.parser().parse_args(["diffeo"])) == diffeo_sweep.QUICK
+    args = cli.parser().parse_args(["diffeo", "--paper"])
+    assert cli.config_from(args) == diffeo_sweep.PAPER and not args.float64
+    assert cli.parser().parse_args(["diffeo", "--float64"]).float64
+
+
+def test_bad_diffeo_options_are_rejected(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["diffeo", "--architectures", "resnet"])
+    assert "architectures" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["diffeo", "--field-cutoffs", "1.2"])
+    assert "field_cutoffs" in capsys.readouterr().err

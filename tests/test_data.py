@@ -461,3 +461,61 @@ def test_stripe_default_is_balanced_and_gaussian():
     np.testing.assert_allclose(np.cov(np.asarray(ds.x).T), np.eye(3), atol=0.05)
     with pytest.raises(ValueError, match="`boundaries`"):
         data.stripe(jax.random.PRNGKey(0), 10, 3, boundaries=(1.0, 0.0))
+
+
+# --- images for the diffeomorphism experiments ------------------------------------------------
+
+
+def channel_moments(x):
+    a = np.asarray(x)
+    return a.mean(axis=(0, 2, 3)), a.std(axis=(0, 2, 3))
+
+
+def test_standardize_channels_gives_zero_mean_unit_variance_per_channel():
+    x = jax.random.normal(KEY, (7, 3, 5, 5)) * jnp.asarray([1.0, 5.0, 0.1])[None, :, None, None] + 2.0
+    mean, std = channel_moments(data.standardize_channels(x))
+    np.testing.assert_allclose(mean, 0.0, atol=1e-12)
+    np.testing.assert_allclose(std, 1.0, rtol=1e-12)
+    with pytest.raises(ValueError, match="constant channel"):
+        data.standardize_channels(jnp.ones((3, 1, 4, 4)))
+
+
+def test_digit_images_are_the_digits_as_standardized_images():
+    ds = data.digit_images(KEY, n_train=100, n_test=50)
+    assert ds.x.shape == (100, 1, 8, 8) and ds.x_test.shape == (50, 1, 8, 8) and ds.n_classes == 10
+    everything = data.digit_images(KEY)
+    mean, std = channel_moments(everything.x)
+    np.testing.assert_allclose(mean, 0.0, atol=1e-12)
+    np.testing.assert_allclose(std, 1.0, rtol=1e-12)
+    # the same shuffle as the flat digits: same class labels
+    np.testing.assert_array_equal(ds.y, data.digits(KEY, n_train=100, n_test=50, binary=False).y)
+    images, _ = load_digits(return_X_y=True)
+    standardized = (images - images.mean()) / images.std()
+    np.testing.assert_allclose(
+        np.sort(np.asarray(everything.x).ravel()), np.sort(standardized.ravel()), atol=1e-12
+    )
+    big = data.digit_images(KEY, n_train=10, size=16, binary=True)
+    assert big.x.shape == (10, 1, 16, 16) and big.binary
+    with pytest.raises(ValueError, match="`size`"):
+        data.digit_images(KEY, size=2)
+
+
+def test_mnist_as_standardized_images(tmp_path):
+    arrays = write_mnist(tmp_path / "mnist")
+    ds = data.mnist(root=tmp_path, binary=False, normalization="channels")
+    assert ds.x.shape == (12, 1, 28, 28) and ds.x_test.shape == (5, 1, 28, 28)
+    pixels = np.concatenate([arrays["train-images-idx3-ubyte"], arrays["t10k-images-idx3-ubyte"]]).astype(
+        float
+    )
+    np.testing.assert_allclose(ds.x[:, 0], ((pixels - pixels.mean()) / pixels.std())[:12], rtol=1e-12)
+    with pytest.raises(ValueError, match="`pca_dim`"):
+        data.mnist(root=tmp_path, pca_dim=3, normalization="channels")
+
+
+def test_cifar10_standardized_per_channel(tmp_path):
+    write_cifar(tmp_path / "cifar-10-batches-py")
+    ds = data.cifar10(root=tmp_path, binary=False, normalization="channels")
+    x = np.concatenate([np.asarray(ds.x), np.asarray(ds.x_test)])
+    assert x.shape[1:] == (3, 32, 32)
+    np.testing.assert_allclose(x.mean(axis=(0, 2, 3)), 0.0, atol=1e-12)
+    np.testing.assert_allclose(x.std(axis=(0, 2, 3)), 1.0, rtol=1e-12)

@@ -1,0 +1,28 @@
+"""Diffeomorphisms and relative stability (thesis ch. 4): deformed digits over the (T, c) plane with the
+admissible band (Fig. 1), δ and max Ξ against eqs. 3 and 13 (Fig. 8), D_f, G_f, R_f at initialization
+and after training against P for an FC net and a small CNN (Figs. 3-right, 6), and R_f(P) of the
+stripe model (Fig. 7).
+
+python examples/diffeo.py                           # the quick defaults, minutes on 2 cores
+python examples/diffeo.py --smoke                   # seconds, for the test suite
+python examples/diffeo.py --interpolation gaussian  # Gaussian interpolation (App. C)
+python examples/diffeo.py --paper --data-root D     # MNIST sizes from local files in D (a GPU)
+
+Every option of `jamscope diffeo` is accepted (`--help`); results resume from --out/diffeo.nc.
+"""
+
+import sys
+
+from jamscope import cli
+
+SMOKE = ["--n-train", "20,40", "--n-test", "30", "--n-probes", "20", "--seeds", "2", "--steps", "20",
+         "--field-samples", "10", "--field-cutoffs", "3,5", "--stripe-n-train", "20,40",
+         "--stripe-steps", "50", "--quiet"]  # fmt: skip
+
+if __name__ == "__main__":
+    argv = sys.argv[1:]
+    if "--smoke" in argv:
+        argv = [a for a in argv if a != "--smoke"] + SMOKE
+    if not any(a == "--out" for a in argv):
+        argv += ["--out", "out/examples/diffeo"]
+    sys.exit(cli.main(["diffeo", *argv]))
