@@ -5,7 +5,7 @@ ensemble at fixed ⟨‖∇τ‖²⟩ (thesis ch. 4 eq. 2):
 
     τ_u = Σ C_ij sin(iπu) sin(jπv),   τ_v = Σ D_ij sin(iπu) sin(jπv),   C_ij, D_ij ~ N(0, T/(i² + j²)),
 
-deforms an image as [τx](s) = x(s − τ(s)) (§2.1). Conventions, fixed once for the whole library:
+deforms an image as `[τx](s) = x(s − τ(s))` (§2.1). Conventions, fixed once for the whole library:
 
 - **Image axes**: images are ``(C, H, W)``; u runs along the columns (W, horizontal), v along the rows
   (H, vertical). A field array is ``(2, H, W)``: ``field[0]`` = τ_u, ``field[1]`` = τ_v.
@@ -147,7 +147,7 @@ def _check_size(n: int) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
-# Deformation [τx](s) = x(s − τ(s)) with three interpolations (App. C)
+# Deformation τx(s) = x(s − τ(s)) with three interpolations (App. C)
 
 
 def _source(field: Array) -> tuple[Array, Array]:
@@ -211,7 +211,7 @@ def deform(
     field: Float[Array, "*fields 2 H W"],
     interpolation: Interpolation = "bilinear",
 ) -> Float[Array, "*out C H W"]:
-    """[τx](s) = x(s − τ(s)) (thesis ch. 4 §2.1) for one image ``(C, H, W)`` or a batch.
+    """`[τx](s) = x(s − τ(s))` (thesis ch. 4 §2.1) for one image ``(C, H, W)`` or a batch.
 
     The leading axes of `images` and `field` broadcast: one field for a batch of images, one field
     per image (``(P, C, H, W)`` with ``(P, 2, H, W)``), or many fields for one image. The same τ
@@ -237,7 +237,7 @@ def deform(
 def smoothed(
     images: Float[Array, "*batch C H W"], interpolation: Interpolation = "bilinear"
 ) -> Float[Array, "*batch C H W"]:
-    """x̃ = [τx] at τ = 0: the reference of every comparison (App. C). The identity for bilinear and
+    """x̃ = τx at τ = 0: the reference of every comparison (App. C). The identity for bilinear and
     nearest; a Gaussian blur of σ = 0.4715 px for ``"gaussian"``."""
     zero = jnp.zeros((2,) + images.shape[-2:], images.dtype)
     return deform(images, zero, interpolation)

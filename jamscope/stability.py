@@ -10,7 +10,7 @@ with τ from a [`MaxEntDiffeo`][jamscope.diffeo.MaxEntDiffeo] and η isotropic n
 τx − x ([`matched_noise`][jamscope.stability.matched_noise], §3). ⟨·⟩ is the median (the thesis's
 main text) or the mean (its Fig. 17). Conventions, stated where the thesis is silent:
 
-- x is replaced by the smoothed x̃ = [τx]_{T=0} everywhere (App. C; x̃ = x except for the Gaussian
+- x is replaced by the smoothed x̃ = (τx at T = 0) everywhere (App. C; x̃ = x except for the Gaussian
   interpolation), and η is added to x̃, as in the authors' public code.
 - ⟨‖·‖²⟩ is the median (or mean) over images of the squared norm of the output difference; the
   public code instead sums per-coordinate medians. The denominator runs over the pairs x ≠ z of the
