@@ -20,9 +20,4 @@ SMOKE = ["--n-train", "20,40", "--n-test", "30", "--n-probes", "20", "--seeds", 
          "--stripe-steps", "50", "--quiet"]  # fmt: skip
 
 if __name__ == "__main__":
-    argv = sys.argv[1:]
-    if "--smoke" in argv:
-        argv = [a for a in argv if a != "--smoke"] + SMOKE
-    if not any(a == "--out" for a in argv):
-        argv += ["--out", "out/examples/diffeo"]
-    sys.exit(cli.main(["diffeo", *argv]))
+    sys.exit(cli.example_main("diffeo", SMOKE))

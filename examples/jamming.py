@@ -18,9 +18,4 @@ SMOKE = ["--n-train", "40", "--depths", "1,2", "--p-over-n", "0.7,1.5,6", "--see
          "--decay-every", "200", "--quiet"]  # fmt: skip
 
 if __name__ == "__main__":
-    argv = sys.argv[1:]
-    if "--smoke" in argv:
-        argv = [a for a in argv if a != "--smoke"] + SMOKE
-    if not any(a == "--out" for a in argv):
-        argv += ["--out", "out/examples/jamming"]
-    sys.exit(cli.main(["jamming", *argv]))
+    sys.exit(cli.example_main("jamming", SMOKE))

@@ -19,9 +19,4 @@ SMOKE = ["--n-train", "30", "--n-test", "20", "--widths", "4", "--scaled-scales"
          "--quiet"]  # fmt: skip
 
 if __name__ == "__main__":
-    argv = sys.argv[1:]
-    if "--smoke" in argv:
-        argv = [a for a in argv if a != "--smoke"] + SMOKE
-    if not any(a == "--out" for a in argv):
-        argv += ["--out", "out/examples/regimes"]
-    sys.exit(cli.main(["regimes", *argv]))
+    sys.exit(cli.example_main("regimes", SMOKE))

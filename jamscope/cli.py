@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .sweep import PAPER, QUICK
 
-__all__ = ["main", "parser"]
+__all__ = ["main", "parser", "example_main"]
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -234,6 +234,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``jamscope`` console script."""
     _run(parser().parse_args(argv))
     return 0
+
+
+def example_main(command: str, smoke: Sequence[str], argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``examples/<command>.py``: ``jamscope <command>`` with ``--smoke`` replaced by
+    the seconds-long options `smoke` (for the test suite) and ``--out`` defaulting to
+    ``out/examples/<command>``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--smoke" in argv:
+        argv = [a for a in argv if a != "--smoke"] + list(smoke)
+    if "--out" not in argv:
+        argv += ["--out", f"out/examples/{command}"]
+    return main([command, *argv])
 
 
 if __name__ == "__main__":
