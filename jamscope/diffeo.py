@@ -220,7 +220,8 @@ def deform(
     - ``"bilinear"`` (eq. 15, the thesis's default): exact identity at τ = 0 and for integer shifts.
     - ``"gaussian"`` (eq. 16, σ = 0.4715 px): smooths even at τ = 0; compare with
       [`smoothed`][jamscope.diffeo.smoothed] images x̃, not with x (App. C).
-    - ``"nearest"``: the closest pixel (the public code's third option).
+    - ``"nearest"``: the closest pixel (the public code's third option); exact .5 ties round half to
+      even (scipy's ``map_coordinates(order=0)`` rounds them up).
     """
     check_finite("images", images)
     check_finite("field", field)

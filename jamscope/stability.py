@@ -19,7 +19,7 @@ main text) or the mean (its Fig. 17). Conventions, stated where the thesis is si
 """
 
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Literal, final
 
 import equinox as eqx
 import jax
@@ -45,6 +45,7 @@ __all__ = [
 Average = Literal["median", "mean"]
 
 
+@final
 class Stability(eqx.Module):
     """D_f, G_f and R_f = D_f/G_f (thesis ch. 4 eqs. 4–5), and the typical size of the perturbation.
 
@@ -61,6 +62,7 @@ class Stability(eqx.Module):
     delta: Float[Array, "*layers"]
 
 
+@final
 class Perturbations(eqx.Module):
     """The probe inputs of one measurement: the reference x̃, the deformed τx (or any perturbation
     of interest), the noisy x̃ + η, and the displacement δ of every field (NaN when not a diffeo)."""
