@@ -218,13 +218,14 @@ def config_from(args: argparse.Namespace):
 def _run(args: argparse.Namespace) -> None:
     import jax
 
-    jax.config.update("jax_enable_x64", not getattr(args, "float32", True) or getattr(args, "float64", False))
-    from .report import diffeo_report, jamming_report, regimes_report
-
     try:
         config = config_from(args)
     except (ValueError, TypeError) as err:  # TypeError: a value of the wrong kind, e.g. an unknown name
         parser().error(str(err))
+    # the precision is global to the process: set it only once the options are valid
+    jax.config.update("jax_enable_x64", not getattr(args, "float32", True) or getattr(args, "float64", False))
+    from .report import diffeo_report, jamming_report, regimes_report
+
     args.out.mkdir(parents=True, exist_ok=True)
     report = {"jamming": jamming_report, "regimes": regimes_report, "diffeo": diffeo_report}[args.command]
     print(report(config, args.out, progress=not args.quiet))

@@ -46,7 +46,7 @@ from .diffeo import typical_displacement as eq3_displacement
 from .fits import ScalingFit, scaling_fit
 from .io import load_sweep, save_netcdf
 from .losses import SoftHinge, SoftmaxCrossEntropy
-from .nets import Centered, FCNet, SmallCNN, ensemble, n_params
+from .nets import Centered, FCNet, SmallCNN, ensemble, flat_outputs, n_params
 from .stability import Perturbations, invariant_perturbations, perturb, stability_of
 from .train import adam, gradient_flow
 from .typing import Array, Float, PRNGKeyArray, typechecked
@@ -206,21 +206,13 @@ def _image_net(config: DiffeoConfig, arch: str, shape: tuple[int, ...], key: PRN
     return SmallCNN(key, shape, config.cnn_channels, "relu", n_outputs=10)
 
 
-def _images_as_inputs(model, x: jax.Array) -> jax.Array:
-    return x.reshape((x.shape[0],) + model.input_shape)
-
-
-def _logits(model, x: jax.Array) -> jax.Array:
-    return jax.vmap(model)(_images_as_inputs(model, x)).reshape(x.shape[0], -1)
-
-
 def _measure(models, probes: Perturbations, x_test, y_test, error) -> dict[str, jax.Array]:
     """D_f, G_f, R_f and the test error of every member of an ensemble (vmapped)."""
 
     @eqx.filter_vmap
     def one(model):
-        s = stability_of(lambda v: _logits(model, v), probes)
-        return s.d_f, s.g_f, s.r_f, error(_logits(model, x_test), y_test)
+        s = stability_of(lambda v: flat_outputs(model, v), probes)
+        return s.d_f, s.g_f, s.r_f, error(flat_outputs(model, x_test), y_test)
 
     return dict(zip(("d_f", "g_f", "r_f", "test_error"), eqx.filter_jit(one)(models), strict=True))
 
@@ -295,7 +287,7 @@ def run_diffeo(config: DiffeoConfig, path: Path, *, progress: bool = True) -> xr
             temperature_for(config.delta, config.cutoff, pool.input_shape[-1]), config.cutoff
         )
         probes = perturb(probe_key, pool.x_test[: config.n_probes], diffeo, config.interpolation)
-        delta = float(probes.delta.mean())
+        delta = float(jnp.median(probes.delta))
     for kind, arch, p in tqdm(todo, desc="diffeo sweep", disable=not progress):
         if kind == "image":
             states, n = _image_point(config, arch, p, pool, probes, init_key)

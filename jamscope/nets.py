@@ -39,6 +39,7 @@ __all__ = [
     "flat_params",
     "ensemble",
     "ensemble_outputs",
+    "flat_outputs",
     "layer_maps",
 ]
 
@@ -425,12 +426,20 @@ def ensemble_outputs(models: AbstractNet, x: Float[Array, " P *input"]) -> Float
     return eqx.filter_vmap(lambda m: jax.vmap(m)(x))(models)
 
 
+@typechecked
+def flat_outputs(model: AbstractNet, x: Float[Array, " P *shape"]) -> Float[Array, " P K"]:
+    """f(x_μ) as a ``(P, K)`` array (K = 1 for a scalar network), the inputs first reshaped to the
+    model's input shape (an FCNet on images sees them flattened). Works inside ``jit``/``vmap``."""
+    x = x.reshape((x.shape[0],) + model.input_shape)
+    return jax.vmap(model)(x).reshape(x.shape[0], -1)
+
+
 @eqx.filter_jit
 def _layer(model: AbstractNet, index: int | None, x: Array) -> Array:
     """Layer `index` (None: the output) of `model` on a batch, flattened per pattern."""
-    x = x.reshape((x.shape[0],) + model.input_shape)
     if index is None:
-        return jax.vmap(model)(x).reshape(x.shape[0], -1)
+        return flat_outputs(model, x)
+    x = x.reshape((x.shape[0],) + model.input_shape)
     return jax.vmap(lambda xi: model.activations(xi)[index].reshape(-1))(x)
 
 

@@ -9,6 +9,7 @@ import os
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
 
 import jax  # noqa: E402
+import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
@@ -22,3 +23,11 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.load_profile("jamscope")
+
+
+@pytest.fixture(autouse=True)
+def float64_for_every_test():
+    """The CLI sets the process-wide precision (float32 for `jamscope diffeo`); tests that call it
+    in-process must not leave it to the next test."""
+    yield
+    jax.config.update("jax_enable_x64", True)

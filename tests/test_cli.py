@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jax
 import pytest
 
 from jamscope import cli, diffeo_sweep, io, regimes, sweep
@@ -88,3 +89,4 @@ def test_bad_diffeo_options_are_rejected(capsys):
     with pytest.raises(SystemExit):
         cli.main(["diffeo", "--field-cutoffs", "1.2"])
     assert "field_cutoffs" in capsys.readouterr().err
+    assert jax.config.jax_enable_x64  # rejected options leave the process's precision alone

@@ -83,8 +83,11 @@ def test_layerwise_stability_shares_the_probes_and_ends_with_the_output(digit_im
     assert layers.r_f.shape == (3,)
     last = stability.stability(maps[-1], digit_images[:50], KEY, d)
     assert float(layers.r_f[-1]) == pytest.approx(float(last.r_f), rel=1e-12)
-    fc_maps = nets.layer_maps(nets.FCNet(KEY, 64, 16, 2))
+    fc = nets.FCNet(KEY, 64, 16, 2)
+    fc_maps = nets.layer_maps(fc)
     assert [m(digit_images[:5]).shape for m in fc_maps] == [(5, 16), (5, 16), (5, 1)]
+    flat = nets.outputs(fc, digit_images[:5].reshape(5, 64))[:, None]
+    np.testing.assert_allclose(nets.flat_outputs(fc, digit_images[:5]), flat, rtol=1e-12)
 
 
 def test_invariant_perturbations_probe_only_the_orthogonal_directions():
