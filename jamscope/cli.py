@@ -68,6 +68,16 @@ def _ints_or_empty(text: str) -> tuple[int, ...]:
     return () if text.lower() == _NONE else _ints(text)
 
 
+def _optional_float(text: str) -> float | str:
+    return _NONE if text.lower() == _NONE else _positive_float(text)
+
+
+def _yes_no(text: str) -> bool:
+    if text.lower() not in ("yes", "no"):
+        raise argparse.ArgumentTypeError(f"expected yes or no, got {text!r}")
+    return text.lower() == "yes"
+
+
 _JAMMING_OPTIONS = [  # (field of SweepConfig, parser, help)
     ("n_train", _ints, "training-set sizes P, comma-separated"),
     ("depths", _ints, "depths L (hidden layers), comma-separated"),
@@ -132,6 +142,32 @@ _DIFFEO_OPTIONS = [  # (field of DiffeoConfig, parser, help)
 ]
 
 
+_KERNELS_OPTIONS = [  # (field of KernelsConfig, parser, help)
+    ("dims", _ints, "dimensions d of the spheres S^d of the teacher–student curves"),
+    ("teachers", _names, "teacher kernels: laplace and/or gaussian (the student is Laplace, σ = d)"),
+    ("ns", _ints, "training-set sizes n of the teacher–student curves"),
+    ("n_test", _positive_int, "test points of the teacher–student curves"),
+    ("repeats", _positive_int, "random point sets per teacher–student curve"),
+    ("sample_teacher", _yes_no, "yes: sample one teacher per repeat (the paper); no: exact teacher average"),
+    ("fit_low", _positive_int, "smallest n of the teacher–student β fits"),
+    ("data", str, "digits (embedded), or mnist, cifar10 (local files)"),
+    ("data_root", str, "folder with the local data files (default $JAMSCOPE_DATA)"),
+    ("data_kernels", _names, "kernels of the real-data curves: laplace and/or gaussian"),
+    ("data_sigma", _optional_float, "kernel length σ on the data ('none': the median distance)"),
+    ("data_ns", _ints, "training-set sizes n of the real-data curves"),
+    ("data_n_test", _positive_int, "test points of the real-data curves"),
+    ("data_repeats", _positive_int, "random subsets per real-data curve"),
+    ("tasks", _names, "regression and/or classification (SVM, C = 10⁴)"),
+    ("data_fit_low", _positive_int, "smallest n of the real-data β fits"),
+    ("kpca_points", _positive_int, "points ñ of the kernel PCA (eq. 14)"),
+    ("sphere_dims", _ints, "dimensions of the spheres of the nearest-neighbour curves"),
+    ("sphere_ns", _ints, "subset sizes of the nearest-neighbour curves on spheres"),
+    ("nn_repeats", _positive_int, "random subsets per nearest-neighbour curve"),
+    ("data_nn_ns", _ints, "subset sizes of the nearest-neighbour curve of the data"),
+    ("seed", int, "PRNG seed of points, teachers and subsets"),
+]
+
+
 @dataclasses.dataclass(frozen=True)
 class _Experiment:
     quick: object
@@ -146,6 +182,8 @@ class _Experiment:
 def _experiments() -> dict[str, _Experiment]:
     from .diffeo_sweep import PAPER as DIFFEO_PAPER
     from .diffeo_sweep import QUICK as DIFFEO_QUICK
+    from .kernel_sweep import PAPER as KERNELS_PAPER
+    from .kernel_sweep import QUICK as KERNELS_QUICK
     from .regimes import PAPER as REGIMES_PAPER
     from .regimes import QUICK as REGIMES_QUICK
 
@@ -173,6 +211,14 @@ def _experiments() -> dict[str, _Experiment]:
             "figures of thesis ch. 4 Figs. 1, 3, 6, 7, 8 to --out.",
             "MNIST sizes (P up to 32768, 16 nets; GPU, local MNIST files)",
             float64=False,
+        ),
+        "kernels": _Experiment(
+            KERNELS_QUICK, KERNELS_PAPER, _KERNELS_OPTIONS,
+            "kernel learning curves: teacher–student β(d), real data, kernel PCA, d_eff (thesis ch. 6)",
+            "Measure learning curves of kernel regression for Laplace and Gaussian teachers on spheres S^d, "
+            "of regression and SVM on real data, the kernel-PCA tail and the effective dimension; write "
+            "kernels.nc and the figures of thesis ch. 6 Figs. 1–4 to --out.",
+            "the paper's sizes (n up to 8192, MNIST from local files; GPU)",
         ),
     }  # fmt: skip
 
@@ -206,8 +252,9 @@ def parser() -> argparse.ArgumentParser:
 def config_from(args: argparse.Namespace):
     """The preset (quick or ``--paper``) of the sub-command with every option given on the command
     line applied: a [`SweepConfig`][jamscope.sweep.SweepConfig], a
-    [`RegimesConfig`][jamscope.regimes.RegimesConfig] or a
-    [`DiffeoConfig`][jamscope.diffeo_sweep.DiffeoConfig]."""
+    [`RegimesConfig`][jamscope.regimes.RegimesConfig], a
+    [`DiffeoConfig`][jamscope.diffeo_sweep.DiffeoConfig] or a
+    [`KernelsConfig`][jamscope.kernel_sweep.KernelsConfig]."""
     experiment = _experiments()[args.command]
     preset = experiment.paper if args.paper else experiment.quick
     given = {field: getattr(args, field) for field, _, _ in experiment.options}
@@ -224,10 +271,11 @@ def _run(args: argparse.Namespace) -> None:
         parser().error(str(err))
     # the precision is global to the process: set it only once the options are valid
     jax.config.update("jax_enable_x64", not getattr(args, "float32", True) or getattr(args, "float64", False))
-    from .report import diffeo_report, jamming_report, regimes_report
+    from .report import diffeo_report, jamming_report, kernels_report, regimes_report
 
     args.out.mkdir(parents=True, exist_ok=True)
-    report = {"jamming": jamming_report, "regimes": regimes_report, "diffeo": diffeo_report}[args.command]
+    reports = {"jamming": jamming_report, "regimes": regimes_report, "diffeo": diffeo_report}
+    report = (reports | {"kernels": kernels_report})[args.command]
     print(report(config, args.out, progress=not args.quiet))
 
 

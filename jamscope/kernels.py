@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 
-def _check_length(sigma: float) -> Array:
+def _check_length(sigma: float | int) -> Array:
     if not (math.isfinite(sigma) and sigma > 0):
         raise ValueError(f"`sigma` (the kernel's length) must be a finite number > 0, got {sigma!r}")
     return jnp.asarray(sigma, dtype=jnp.zeros(()).dtype)

@@ -25,6 +25,9 @@ __all__ = [
     "field_statistics_figure",
     "stability_figure",
     "stripe_figure",
+    "teacher_student_figure",
+    "data_curves_figure",
+    "effective_dimension_figure",
 ]
 
 
@@ -376,4 +379,93 @@ def stripe_figure(summary: xr.Dataset) -> Figure:
     _legend(a, fontsize=8)
     b.semilogx(p, sel["test_error"].sel(state="trained").values, "o-")
     b.set(xlabel="P", ylabel="test error", title="(b)")
+    return fig
+
+
+def _power_law(ax, n, fit, style="--", color="k", label=None) -> None:
+    """The fitted C n^(−b) over the fit window (clipped to the data)."""
+    shown = n[(n >= fit.low) & (n <= fit.high)]
+    ax.loglog(shown, fit.prefactor * shown ** (-fit.exponent), style, color=color, lw=1, label=label)
+
+
+def teacher_student_figure(results: xr.Dataset, betas: xr.Dataset, fits: dict) -> Figure:
+    """Thesis ch. 6 Fig. 2: E MSE against n for each d (one panel per teacher, Laplace student) with the
+    fitted power laws, and the fitted β against d with Theorem 1's prediction (eq. 7)."""
+    teachers = results["teacher"].values.tolist()
+    fig, axes = plt.subplots(1, len(teachers) + 1, figsize=(4.6 * (len(teachers) + 1), 3.8),
+                             constrained_layout=True)  # fmt: skip
+    n = results["n"].values.astype(float)
+    colors = plt.cm.viridis(np.linspace(0, 0.9, results.sizes["d"]))
+    for ax, teacher in zip(axes, teachers, strict=False):
+        for color, d in zip(colors, results["d"].values, strict=False):
+            mean = results["teacher_student"].sel(teacher=teacher, d=d).mean("repeat").values
+            ax.loglog(n, mean, "o-", color=color, ms=3, label=f"d = {d}")
+            if fits.get((teacher, int(d))) is not None:
+                _power_law(ax, n, fits[(teacher, int(d))], color=color)
+        ax.set(xlabel="n", ylabel="E MSE", title=f"{teacher} teacher, Laplace student")
+        _legend(ax, fontsize=7)
+    ax = axes[-1]
+    d = betas["d"].values
+    for teacher, marker in zip(teachers, "os", strict=False):
+        row = betas.sel(teacher=teacher)
+        err = np.abs(np.stack([(row["beta"] - row["ci_low"]).values, (row["ci_high"] - row["beta"]).values]))
+        ax.errorbar(d, row["beta"].values, yerr=err, fmt=marker, mfc="none", label=f"{teacher}: fitted")
+        ax.plot(d, row["predicted"].values, "-", lw=1.5, label=f"{teacher}: Theorem 1")
+    ax.set(xlabel="d", ylabel=r"$\beta$", yscale="log", title=r"$\beta = \min(\alpha_T - d, 2\alpha_S)/d$")
+    _legend(ax, fontsize=7)
+    return fig
+
+
+def data_curves_figure(results: xr.Dataset, fits: dict, kpca: dict, name: str) -> Figure:
+    """Thesis ch. 6 Figs. 1 and 3: regression MSE and SVM error against n for each kernel with the fitted
+    β, and the kernel-PCA tail Σ_{ρ ≥ n} (Z·φ_ρ)² (eq. 14) with its fit."""
+    tasks = results["task"].values.tolist()
+    fig, axes = plt.subplots(
+        1, len(tasks) + 1, figsize=(4.6 * (len(tasks) + 1), 3.8), constrained_layout=True
+    )
+    n = results["data_n"].values.astype(float)
+    for ax, task in zip(axes, tasks, strict=False):
+        for kernel, color in zip(results["kernel"].values, ("C0", "C1"), strict=False):
+            mean = results["data_error"].sel(kernel=kernel, task=task).mean("data_repeat").values
+            fit = fits.get((str(kernel), task))
+            label = str(kernel) + ("" if fit is None else f": β = {fit.exponent:.2f}")
+            ax.loglog(n, mean, "o-", color=color, ms=3, label=label)
+            if fit is not None:
+                _power_law(ax, n, fit, color=color)
+        ylabel = "test MSE (eq. 4)" if task == "regression" else "test error (eq. 24, SVM)"
+        ax.set(xlabel="n", ylabel=ylabel, title=f"{name} parity, {task}")
+        _legend(ax, fontsize=7)
+    ax = axes[-1]
+    rank = results["rank"].values.astype(float)
+    for kernel, color in zip(results["kernel"].values, ("C0", "C1"), strict=False):
+        fit = kpca[str(kernel)]
+        ax.loglog(rank, results["kpca_tail"].sel(kernel=kernel).values, color=color,
+                  label=f"{kernel}: β̂ = a − 1 = {fit.exponent:.2f}")  # fmt: skip
+        _power_law(ax, rank, fit, color=color)
+    ax.set(
+        xlabel=r"rank $n$", ylabel=r"$\sum_{\rho \geq n} (Z\cdot\phi_\rho)^2$", title="kernel PCA (eq. 14)"
+    )
+    _legend(ax, fontsize=7)
+    return fig
+
+
+def effective_dimension_figure(results: xr.Dataset, d_eff: dict[str, float], name: str) -> Figure:
+    """Thesis ch. 6 Fig. 4: ⟨δ_min⟩ against n on spheres S^d and on the data, each rescaled to 1 at its
+    smallest n, with the fitted d_eff (eq. 15)."""
+    fig, ax = plt.subplots(figsize=(5.4, 4), constrained_layout=True)
+    colors = plt.cm.viridis(np.linspace(0, 0.9, results.sizes["sphere_d"]))
+    for color, d in zip(colors, results["sphere_d"].values, strict=False):
+        mean = results["sphere_delta_min"].sel(sphere_d=d).mean("nn_repeat").values
+        n = results["sphere_n"].values.astype(float)
+        ax.loglog(n, mean / mean[0], "o-", ms=3, color=color, label=f"$S^{{{d}}}$: fit {d_eff[f'S^{d}']:.1f}")
+        ax.loglog(n, (n / n[0]) ** (-1 / d), ":", lw=1, color=color)
+    mean = results["data_delta_min"].mean("nn_repeat").values
+    n = results["data_nn_n"].values.astype(float)
+    ax.loglog(n, mean / mean[0], "s-", color="C3", label=f"{name}: $d_{{eff}}$ = {d_eff['data']:.1f}")
+    ax.set(
+        xlabel="n",
+        ylabel=r"$\langle\delta_{\min}\rangle$ (rescaled)",
+        title=r"$\langle\delta_{\min}\rangle \sim n^{-1/d_{eff}}$ (eq. 15); dotted: $n^{-1/d}$",
+    )
+    _legend(ax, fontsize=7)
     return fig

@@ -1,6 +1,7 @@
 """Run a sweep and turn it into the figures and numbers of the papers: the jamming sweep (000 Figs. 5c,
 6, 7, 8), the lazy/feature regimes sweep with its fluctuations (thesis ch. 3, 001 Fig. 4, 004), and
-the relative stability to diffeomorphisms (thesis ch. 4 Figs. 1, 3, 6, 7, 8)."""
+the relative stability to diffeomorphisms (thesis ch. 4 Figs. 1, 3, 6, 7, 8) and the kernel learning
+curves (thesis ch. 6 Figs. 1–4)."""
 
 import math
 from pathlib import Path
@@ -21,8 +22,19 @@ from .diffeo_sweep import (
 from .fits import scaling_fit
 from .io import save_netcdf
 from .jamming import fitted_runs, overlap_distributions
+from .kernel_sweep import (
+    KernelsConfig,
+    beta_table,
+    data_betas,
+    effective_dimensions,
+    kpca_beta,
+    run_kernels,
+    teacher_student_fits,
+)
 from .plot import (
+    data_curves_figure,
     deformation_grid_figure,
+    effective_dimension_figure,
     field_statistics_figure,
     fluctuations_figure,
     hessian_spectra_figure,
@@ -32,6 +44,7 @@ from .plot import (
     regimes_figure,
     stability_figure,
     stripe_figure,
+    teacher_student_figure,
 )
 from .regimes import (
     FluctuationFits,
@@ -48,7 +61,7 @@ from .typing import typechecked
 
 __all__ = [
     "jamming_report", "summarize_sweep", "regimes_report", "summarize_regimes", "diffeo_report",
-    "summarize_diffeo",
+    "summarize_diffeo", "kernels_report", "summarize_kernels",
 ]  # fmt: skip
 
 
@@ -314,3 +327,59 @@ def diffeo_report(config: DiffeoConfig, out: Path, *, progress: bool = True) -> 
     if np.any(summary["kind"].values == "stripe"):
         save(stripe_figure(summary), "stripe.png")
     return "\n".join([f"wrote {', '.join(map(str, written))}", summarize_diffeo(summary, fields)])
+
+
+def _interval(fit) -> str:
+    return "no fit (fewer than two positive values in the window)" if fit is None else (
+        f"{fit.exponent:.3f} [{fit.ci_low:.3f}, {fit.ci_high:.3f}]"
+    )
+
+
+@typechecked
+def summarize_kernels(results: xr.Dataset, config: KernelsConfig) -> str:
+    """The numbers of thesis ch. 6 measured on the sweep: fitted β against Theorem 1 per (teacher, d), β
+    of the real-data curves and of the kernel-PCA tail, and d_eff of spheres and data."""
+    betas = beta_table(results, config)
+    lines = [f"teacher–student, Laplace student, σ = d, β fitted for n ≥ {config.fit_low} "
+             "(95 % bootstrap interval) vs Theorem 1 (eq. 7):"]  # fmt: skip
+    for teacher in config.teachers:
+        for d in config.dims:
+            row = betas.sel(teacher=teacher, d=d)
+            lines.append(f"  {teacher:8s} teacher, d = {d:2d}: β = {float(row['beta']):.3f} "
+                         f"[{float(row['ci_low']):.3f}, {float(row['ci_high']):.3f}], "
+                         f"predicted {float(row['predicted']):.3f}")  # fmt: skip
+    sigma = results.attrs["data_sigma"]
+    lines.append(f"{config.data} parity (paper: MNIST β ≈ 0.4, CIFAR-10 ≈ 0.1), σ = {sigma:.3g}, "
+                 f"β fitted for n ≥ {config.data_fit_low}:")  # fmt: skip
+    for (kernel, task), fit in data_betas(results, config).items():
+        lines.append(f"  {kernel:8s} {task:14s}: β = {_interval(fit)}")
+    for kernel in config.data_kernels:
+        fit = kpca_beta(results, kernel)
+        lines.append(f"  kernel PCA tail (eq. 14), {kernel}: β̂ = a − 1 = {fit.exponent:.3f} "
+                     f"± {fit.stderr:.3f} (paper: MNIST 0.36, CIFAR-10 0.07)")  # fmt: skip
+    d_eff = effective_dimensions(results)
+    spheres = ", ".join(f"{k}: {v:.2f}" for k, v in d_eff.items() if k != "data")
+    lines.append(f"effective dimension ⟨δ_min⟩ ∼ n^(−1/d_eff) (eq. 15): {spheres}; {config.data}: "
+                 f"{d_eff['data']:.1f} (paper: MNIST ≈ 15, CIFAR-10 ≈ 35)")  # fmt: skip
+    return "\n".join(lines)
+
+
+@typechecked
+def kernels_report(config: KernelsConfig, out: Path, *, progress: bool = True) -> str:
+    """Run (or resume) the experiment into ``out/kernels.nc`` and draw ``teacher_student.png`` (Fig. 2),
+    ``learning_curves.png`` (Figs. 1, 3) and ``effective_dimension.png`` (Fig. 4). Returns
+    [`summarize_kernels`][jamscope.report.summarize_kernels]."""
+    path = out / "kernels.nc"
+    results = run_kernels(config, path, progress=progress)
+    fits, betas = teacher_student_fits(results, config), beta_table(results, config)
+    kpca = {k: kpca_beta(results, k) for k in config.data_kernels}
+    d_eff = effective_dimensions(results)
+    written = [path]
+    for name, fig in (
+        ("teacher_student.png", teacher_student_figure(results, betas, fits)),
+        ("learning_curves.png", data_curves_figure(results, data_betas(results, config), kpca, config.data)),
+        ("effective_dimension.png", effective_dimension_figure(results, d_eff, config.data)),
+    ):
+        fig.savefig(out / name, dpi=120)
+        written.append(out / name)
+    return "\n".join([f"wrote {', '.join(map(str, written))}", summarize_kernels(results, config)])
