@@ -51,7 +51,7 @@ import jamscope as js  # noqa: E402
 from jamscope import nets  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from timing import timed  # noqa: E402  (benchmarks/timing.py)
+from timing import cpu_name, timed  # noqa: E402  (benchmarks/timing.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 NT_PYTHON = ROOT / ".venv-nt" / "bin" / "python"
@@ -255,22 +255,12 @@ def run(quick: bool = False, use_nt: bool = True, repeat: int = 3, budget_s: flo
 # Report
 
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def describe_machine() -> str:
     import equinox
     import jaxlib
 
     lines = [
-        f"machine: {_cpu_name()}, {os.cpu_count()} CPU cores, jax.devices() = {jax.devices()}",
+        f"machine: {cpu_name()}, {os.cpu_count()} CPU cores, jax.devices() = {jax.devices()}",
         f"versions: python {platform.python_version()}, jax {jax.__version__}, jaxlib {jaxlib.__version__}, "
         f"equinox {equinox.__version__}, numpy {np.__version__}, jamscope {js.__version__}",
     ]

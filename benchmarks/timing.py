@@ -1,9 +1,22 @@
 """The one timing rule of the benchmarks: imported by the scripts of this folder (also by
 nt_reference.py inside the neural-tangents environment, so it needs nothing but JAX)."""
 
+import platform
 import time
+from pathlib import Path
 
 import jax
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), else what `platform` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def timed(fn, repeat: int, budget_s: float = float("inf")):

@@ -14,10 +14,10 @@ import sys
 
 from jamscope import cli
 
-SMOKE = ["--dims", "1,2", "--ns", "32,64,128", "--n-test", "50", "--repeats", "2", "--fit-low", "32",
-         "--data-ns", "32,64,128", "--data-n-test", "100", "--data-repeats", "2", "--data-fit-low", "32",
-         "--kpca-points", "300", "--sphere-dims", "2,3", "--sphere-ns", "32,64,128",
-         "--data-nn-ns", "32,64,128", "--quiet"]  # fmt: skip
+SMOKE = ["--dims", "1", "--teachers", "laplace", "--ns", "32,64", "--n-test", "40", "--repeats", "2",
+         "--fit-low", "32", "--data-kernels", "laplace", "--data-ns", "32,64", "--data-n-test", "60",
+         "--data-repeats", "2", "--data-fit-low", "32", "--kpca-points", "300", "--sphere-dims", "2",
+         "--sphere-ns", "32,64", "--nn-repeats", "2", "--data-nn-ns", "32,64", "--quiet"]  # fmt: skip
 
 if __name__ == "__main__":
     sys.exit(cli.example_main("kernels", SMOKE))

@@ -58,7 +58,7 @@ class KernelsConfig:
     - `data`, `data_root`, `data_kernels`, `data_sigma` (None: the median distance between points),
       `data_ns`, `data_n_test`, `data_repeats`, `tasks`, `data_fit_low`: the real-data curves (parity
       labels, [`load_points`][jamscope.kernel_sweep.load_points]).
-    - `kpca_points`: ñ of the kernel PCA (eq. 14), Laplace kernel of the data curves.
+    - `kpca_points`: ñ ≥ 200 of the kernel PCA (eq. 14) with the kernels of the data curves.
     - `sphere_dims`, `sphere_ns`, `nn_repeats`, `data_nn_ns`: ⟨δ_min⟩(n) on S^d and on the data (§7).
     - `seed`: PRNG seed of points, teachers and subsets.
     """
@@ -91,7 +91,7 @@ class KernelsConfig:
             check_positive_values(name, getattr(self, name), integer=True)
         for name in ("n_test", "repeats", "data_n_test", "data_repeats", "nn_repeats"):
             check_int_at_least(name, getattr(self, name), 1)
-        check_int_at_least("kpca_points", self.kpca_points, 2)
+        check_int_at_least("kpca_points", self.kpca_points, 200)  # β̂ is fitted on 10 ≤ ρ ≤ ñ/10
         for name, values, allowed in (("teachers", self.teachers, ("laplace", "gaussian")),
                                       ("data_kernels", self.data_kernels, ("laplace", "gaussian")),
                                       ("tasks", self.tasks, TASKS)):  # fmt: skip
@@ -107,6 +107,9 @@ class KernelsConfig:
 
 
 QUICK = KernelsConfig()
+"""The defaults: d ∈ {1, 2, 3, 5, 8}, n ≤ 2048, 4 point sets; digits parity up to n = 1400, 10 subsets;
+spheres up to n = 8192 (about 4 minutes on 2 cores)."""
+
 PAPER = KernelsConfig(
     dims=(1, 2, 3, 4, 5, 6, 8, 10, 15),
     ns=(128, 256, 512, 1024, 2048, 4096, 8192),
@@ -121,6 +124,8 @@ PAPER = KernelsConfig(
     sphere_ns=(16, 64, 256, 1024, 4096, 16384, 65536),
     data_nn_ns=(16, 64, 256, 1024, 4096, 16384, 65536),
 )
+"""Thesis ch. 6's sizes for a GPU: d up to 15, n up to 8192, 16 point sets, fit from n = 700 (§4);
+MNIST parity up to n = 10⁴, 20 subsets; ñ = 8000; ⟨δ_min⟩ up to n = 65 536 (§7)."""
 
 
 @typechecked

@@ -100,7 +100,7 @@ def teacher_student_curve(
             return [
                 regression_mse(ks_train[:n, :n], z[:n], ks_cross[:n].T, z[n_max:], ridge=ridge) for n in ns
             ]
-        kt = gram(teacher, x[:n_max], x)
+        kt = gram(teacher, x)[:n_max]  # symmetric: an exact unit diagonal
         return [
             jnp.mean(expected_errors(ks_train[:n, :n], ks_cross[:n], kt[:n, :n], kt[:n, n_max:], ridge=ridge))
             for n in ns

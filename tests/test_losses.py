@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from jamscope import losses, nets
@@ -24,6 +24,7 @@ outputs = st.lists(st.floats(-5, 5, allow_nan=False), min_size=1, max_size=8)
 margins = st.floats(0.05, 2.0)
 
 
+@settings(max_examples=12)  # each example differentiates eagerly: ~2 s
 @given(f=outputs, signs=st.lists(st.booleans(), min_size=8, max_size=8), margin=margins,
        which=st.integers(0, len(BINARY) - 1))  # fmt: skip
 def test_binary_derivatives_equal_autodiff(f, signs, margin, which):
@@ -38,6 +39,7 @@ def test_binary_derivatives_equal_autodiff(f, signs, margin, which):
     np.testing.assert_allclose(loss.second_derivative(f, y), hess_diag, rtol=1e-10, atol=1e-12)
 
 
+@settings(max_examples=12)
 @given(seed=st.integers(0, 2**31 - 1), n_classes=st.integers(2, 5), margin=margins, which=st.integers(0, 1))
 def test_multiclass_derivatives_equal_autodiff(seed, n_classes, margin, which):
     loss = MULTI[which](margin)
