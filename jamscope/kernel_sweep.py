@@ -143,9 +143,11 @@ def load_points(config: KernelsConfig, key: PRNGKeyArray) -> Dataset:
 
 
 def _median_distance(x) -> float:
+    """The median distance between the first 1000 points (the default kernel length on data)."""
     sample = x[:1000]
-    k = jnp.sqrt(jnp.maximum(jnp.sum((sample[:, None] - sample[None]) ** 2, -1), 0.0))
-    return float(jnp.median(k[jnp.triu_indices(sample.shape[0], 1)]))
+    norms = jnp.sum(sample**2, axis=1)
+    squared = norms[:, None] + norms[None, :] - 2 * sample @ sample.T
+    return float(jnp.median(jnp.sqrt(jnp.maximum(squared[jnp.triu_indices(sample.shape[0], 1)], 0.0))))
 
 
 def _empty(config: KernelsConfig, data_size: int) -> xr.Dataset:

@@ -330,16 +330,24 @@ def diffeo_report(config: DiffeoConfig, out: Path, *, progress: bool = True) -> 
 
 
 def _interval(fit) -> str:
-    return "no fit (fewer than two positive values in the window)" if fit is None else (
-        f"{fit.exponent:.3f} [{fit.ci_low:.3f}, {fit.ci_high:.3f}]"
-    )
+    if fit is None:
+        return "no fit (fewer than two positive values in the window)"
+    return f"{fit.exponent:.3f} [{fit.ci_low:.3f}, {fit.ci_high:.3f}]"
 
 
-@typechecked
-def summarize_kernels(results: xr.Dataset, config: KernelsConfig) -> str:
-    """The numbers of thesis ch. 6 measured on the sweep: fitted β against Theorem 1 per (teacher, d), β
-    of the real-data curves and of the kernel-PCA tail, and d_eff of spheres and data."""
-    betas = beta_table(results, config)
+def _analyse_kernels(results: xr.Dataset, config: KernelsConfig) -> dict:
+    """Every fit of the kernel experiment, computed once for the summary and the figures."""
+    return {
+        "fits": teacher_student_fits(results, config),
+        "betas": beta_table(results, config),
+        "data": data_betas(results, config),
+        "kpca": {k: kpca_beta(results, k) for k in config.data_kernels},
+        "d_eff": effective_dimensions(results),
+    }
+
+
+def _kernels_text(results: xr.Dataset, config: KernelsConfig, analysis: dict) -> str:
+    betas = analysis["betas"]
     lines = [f"teacher–student, Laplace student, σ = d, β fitted for n ≥ {config.fit_low} "
              "(95 % bootstrap interval) vs Theorem 1 (eq. 7):"]  # fmt: skip
     for teacher in config.teachers:
@@ -351,17 +359,23 @@ def summarize_kernels(results: xr.Dataset, config: KernelsConfig) -> str:
     sigma = results.attrs["data_sigma"]
     lines.append(f"{config.data} parity (paper: MNIST β ≈ 0.4, CIFAR-10 ≈ 0.1), σ = {sigma:.3g}, "
                  f"β fitted for n ≥ {config.data_fit_low}:")  # fmt: skip
-    for (kernel, task), fit in data_betas(results, config).items():
+    for (kernel, task), fit in analysis["data"].items():
         lines.append(f"  {kernel:8s} {task:14s}: β = {_interval(fit)}")
-    for kernel in config.data_kernels:
-        fit = kpca_beta(results, kernel)
+    for kernel, fit in analysis["kpca"].items():
         lines.append(f"  kernel PCA tail (eq. 14), {kernel}: β̂ = a − 1 = {fit.exponent:.3f} "
                      f"± {fit.stderr:.3f} (paper: MNIST 0.36, CIFAR-10 0.07)")  # fmt: skip
-    d_eff = effective_dimensions(results)
+    d_eff = analysis["d_eff"]
     spheres = ", ".join(f"{k}: {v:.2f}" for k, v in d_eff.items() if k != "data")
     lines.append(f"effective dimension ⟨δ_min⟩ ∼ n^(−1/d_eff) (eq. 15): {spheres}; {config.data}: "
                  f"{d_eff['data']:.1f} (paper: MNIST ≈ 15, CIFAR-10 ≈ 35)")  # fmt: skip
     return "\n".join(lines)
+
+
+@typechecked
+def summarize_kernels(results: xr.Dataset, config: KernelsConfig) -> str:
+    """The numbers of thesis ch. 6 measured on the sweep: fitted β against Theorem 1 per (teacher, d), β
+    of the real-data curves and of the kernel-PCA tail, and d_eff of spheres and data."""
+    return _kernels_text(results, config, _analyse_kernels(results, config))
 
 
 @typechecked
@@ -371,15 +385,13 @@ def kernels_report(config: KernelsConfig, out: Path, *, progress: bool = True) -
     [`summarize_kernels`][jamscope.report.summarize_kernels]."""
     path = out / "kernels.nc"
     results = run_kernels(config, path, progress=progress)
-    fits, betas = teacher_student_fits(results, config), beta_table(results, config)
-    kpca = {k: kpca_beta(results, k) for k in config.data_kernels}
-    d_eff = effective_dimensions(results)
+    analysis = _analyse_kernels(results, config)
     written = [path]
     for name, fig in (
-        ("teacher_student.png", teacher_student_figure(results, betas, fits)),
-        ("learning_curves.png", data_curves_figure(results, data_betas(results, config), kpca, config.data)),
-        ("effective_dimension.png", effective_dimension_figure(results, d_eff, config.data)),
+        ("teacher_student.png", teacher_student_figure(results, analysis["betas"], analysis["fits"])),
+        ("learning_curves.png", data_curves_figure(results, analysis["data"], analysis["kpca"], config.data)),
+        ("effective_dimension.png", effective_dimension_figure(results, analysis["d_eff"], config.data)),
     ):
         fig.savefig(out / name, dpi=120)
         written.append(out / name)
-    return "\n".join([f"wrote {', '.join(map(str, written))}", summarize_kernels(results, config)])
+    return "\n".join([f"wrote {', '.join(map(str, written))}", _kernels_text(results, config, analysis)])
