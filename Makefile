@@ -22,14 +22,10 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site
 
-# The docs build (it executes the tutorials) runs beside the tests: both spend most of their time in
-# single-threaded XLA compiles, so together they keep two cores busy; its log is printed after the tests.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mkdocs build --strict --site-dir site > site.log 2>&1 & docs=$$!; \
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile; tests=$$?; \
-	wait $$docs; built=$$?; cat site.log; rm -f site.log; \
-	echo "pytest exit $$tests, mkdocs exit $$built"; test $$tests -eq 0 && test $$built -eq 0
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/mkdocs build --strict --site-dir site
 
 clean:
-	rm -rf $(VENV) out site site.log
+	rm -rf $(VENV) out site
