@@ -24,7 +24,7 @@ import numpy as np
 from jaxtyping import DTypeLike
 from sklearn.svm import SVC
 
-from ._checks import check_finite, check_int_at_least, check_positive
+from ._checks import check_binary_labels, check_finite, check_int_at_least, check_positive
 from .kernels import AbstractKernel, gram
 from .regression import kernel_coefficients
 from .typing import Array, Float, PRNGKeyArray, typechecked
@@ -164,10 +164,9 @@ def svm_error(
     with a single class predicts that class.
     """
     check_positive("c", c)
+    check_binary_labels("y_train", y_train)
+    check_binary_labels("y_test", y_test)
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
-    for name, y in (("y_train", y_train), ("y_test", y_test)):
-        if not np.all(np.abs(y) == 1):
-            raise ValueError(f"`{name}` must hold labels ±1")
     if np.unique(y_train).size == 1:
         predicted = np.full_like(y_test, y_train[0])
     else:

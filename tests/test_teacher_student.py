@@ -136,5 +136,5 @@ def test_svm_separates_separable_data():
     k = kernels.gram(kernels.Laplace(1.0), x)
     assert ts.svm_error(k[:200, :200], y[:200], k[200:, :200], y[200:]) < 0.05
     assert ts.svm_error(k[:2, :2], jnp.ones(2), k[200:, :2], y[200:]) == float(np.mean(y[200:] != 1))
-    with pytest.raises(ValueError, match="`y_train` must hold labels"):
+    with pytest.raises(ValueError, match="`y_train` must hold binary labels"):
         ts.svm_error(k[:3, :3], jnp.array([0.0, 1.0, 1.0]), k[200:, :3], y[200:])
