@@ -34,13 +34,13 @@ from .losses import (
     SoftHinge,
     SoftmaxCrossEntropy,
 )
-from .nets import Centered, FCNet, SmallCNN
+from .nets import MLP, Centered, FCNet, SmallCNN
 from .train import SGD, Adam, GradientFlow, History
 
 __all__ = [
     "curvature", "data", "diffeo", "diffeo_sweep", "fits", "io", "losses", "nets", "ntk", "regimes",
     "regression", "stability", "train", "typing", "MaxEntDiffeo", "deform",
-    "Dataset", "FCNet", "SmallCNN", "Centered",
+    "Dataset", "FCNet", "MLP", "SmallCNN", "Centered",
     "QuadraticHinge", "LinearHinge", "SoftHinge", "CrossEntropy", "MSE", "MultiClassHinge",
     "SoftmaxCrossEntropy", "Adam", "SGD", "GradientFlow", "History",
 ]  # fmt: skip

@@ -28,6 +28,7 @@ from .typing import Array, Float, PRNGKeyArray, PRNGKeys, PyTree, typechecked
 __all__ = [
     "AbstractNet",
     "FCNet",
+    "MLP",
     "SmallCNN",
     "Centered",
     "Frozen",
@@ -36,6 +37,8 @@ __all__ = [
     "outputs",
     "partition",
     "n_params",
+    "mlp_n_params",
+    "width_for_params",
     "flat_params",
     "ensemble",
     "ensemble_outputs",
@@ -236,6 +239,102 @@ class FCNet(AbstractNet):
         if self.biases is not None:
             f = f + self.bias_scale * self.biases[-1]
         return f[0] if self.n_outputs == 1 else f
+
+
+@final
+class MLP(AbstractNet):
+    """Fully connected network in the standard parametrization (Keras ``Dense`` layers, 003 §2):
+
+        z¹ = W⁰ x + b⁰,   z^{ℓ+1} = W^ℓ ρ(z^ℓ) + b^ℓ,   f = W^L ρ(z^L) + b^L
+
+    with the raw activation ρ (no unit-variance prefactor, no 1/√fan-in factors), zero biases and
+    ``"xavier_uniform"`` weights W ~ U(±√(6/(fan_in + fan_out))) (Glorot & Bengio 2010, the Keras
+    default of 003) or ``"lecun_normal"`` W ~ N(0, 1/fan_in) (the same function at initialization as
+    an [`FCNet`][jamscope.nets.FCNet], but SGD moves each layer at its own rate). It has
+    P = (d + 1)h + (L − 1)(h + 1)h + (h + 1)K parameters, biases included
+    ([`mlp_n_params`][jamscope.nets.mlp_n_params]).
+
+    **Arguments:**
+
+    - `key`: PRNG key for the initial weights.
+    - `in_dim`: input dimension d.
+    - `width`, `depth`: hidden width h ≥ 1 and number of hidden layers L ≥ 1.
+    - `activation`: ``"tanh"`` (003), ``"relu"``, ``"softplus"`` or ``"linear"``.
+    - `n_outputs`: 1 gives a scalar output, K > 1 a vector of K logits.
+    - `init`: ``"xavier_uniform"`` or ``"lecun_normal"``.
+    - `dtype`: parameter dtype (default: JAX's default float).
+    """
+
+    weights: tuple[Float[Array, " out in"], ...]
+    biases: tuple[Float[Array, " out"], ...]
+    input_shape: tuple[int, ...] = eqx.field(static=True)
+    n_outputs: int = eqx.field(static=True)
+    activation: str = eqx.field(static=True)
+
+    @typechecked
+    def __init__(
+        self,
+        key: PRNGKeyArray,
+        in_dim: int,
+        width: int,
+        depth: int,
+        activation: ActivationName = "tanh",
+        *,
+        n_outputs: int = 1,
+        init: Literal["xavier_uniform", "lecun_normal"] = "xavier_uniform",
+        dtype=None,
+    ):
+        check_int_at_least("in_dim", in_dim, 1)
+        check_int_at_least("width", width, 1)
+        check_int_at_least("depth", depth, 1)
+        check_int_at_least("n_outputs", n_outputs, 1)
+        _raw_activation(activation, 1.0)
+        dtype = jnp.zeros(()).dtype if dtype is None else dtype
+        sizes = [in_dim] + [width] * depth + [n_outputs]
+        keys = jax.random.split(key, len(sizes) - 1)
+        weights = []
+        for k, fan_in, fan_out in zip(keys, sizes[:-1], sizes[1:], strict=True):
+            if init == "xavier_uniform":
+                limit = math.sqrt(6.0 / (fan_in + fan_out))
+                weights.append(jax.random.uniform(k, (fan_out, fan_in), dtype, -limit, limit))
+            else:
+                weights.append(jax.random.normal(k, (fan_out, fan_in), dtype) / math.sqrt(fan_in))
+        self.weights = tuple(weights)
+        self.biases = tuple(jnp.zeros((n,), dtype) for n in sizes[1:])
+        self.input_shape = (in_dim,)
+        self.n_outputs = n_outputs
+        self.activation = activation
+
+    def __call__(self, x: Float[Array, " d"]) -> Float[Array, "*out"]:
+        rho = _raw_activation(self.activation, 1.0)
+        z = x
+        for w, b in zip(self.weights[:-1], self.biases[:-1], strict=True):
+            z = rho(w @ z + b)
+        f = self.weights[-1] @ z + self.biases[-1]
+        return f[0] if self.n_outputs == 1 else f
+
+
+@typechecked
+def mlp_n_params(in_dim: int, width: int, depth: int, n_outputs: int) -> int:
+    """P(d, h, L, K) = (d + 1)h + (L − 1)(h + 1)h + (h + 1)K: weights and biases of a fully connected
+    net with L hidden layers of width h (003 App. A: 74/69/72 for d = 2, K = 4, h = 10/5/4, L = 1/2/3;
+    3985/4015/4045 for MNIST with h = 5)."""
+    for name, value in (("in_dim", in_dim), ("width", width), ("depth", depth), ("n_outputs", n_outputs)):
+        check_int_at_least(name, value, 1)
+    return (in_dim + 1) * width + (depth - 1) * (width + 1) * width + (width + 1) * n_outputs
+
+
+@typechecked
+def width_for_params(in_dim: int, depth: int, n_outputs: int, n_params: int) -> int:
+    """The width h whose [`mlp_n_params`][jamscope.nets.mlp_n_params] is closest to `n_params` (the
+    smaller h on a tie): 003 keeps P fixed across depths this way (P ≈ 72 → h = 10, 5, 4 for L = 1, 2, 3)."""
+    check_int_at_least("n_params", n_params, 1)
+    width = 1
+    while mlp_n_params(in_dim, width + 1, depth, n_outputs) <= n_params:
+        width += 1
+    above = mlp_n_params(in_dim, width + 1, depth, n_outputs) - n_params
+    below = n_params - mlp_n_params(in_dim, width, depth, n_outputs)
+    return width + 1 if 0 <= above < abs(below) else width
 
 
 def _conv(w: Array, x: Array, stride: int) -> Array:

@@ -77,6 +77,8 @@ class AbstractMethod(eqx.Module):
     """A training dynamics: `init` builds its state, `step` advances the weights once."""
 
     full_batch: eqx.AbstractClassVar[bool]
+    # every step is taken and nothing stops inside a segment: an ensemble shares one step counter
+    lockstep: eqx.AbstractClassVar[bool]
 
     @abc.abstractmethod
     def init(self, model: AbstractNet, loss: AbstractLoss, x, y, key) -> PyTree: ...
@@ -98,6 +100,7 @@ class Adam(AbstractMethod):
     """
 
     full_batch = True
+    lockstep = False
     lr: float = 1e-4
     decay_every: int | None = None
     decay_factor: float = 0.1
@@ -151,6 +154,7 @@ class SGD(AbstractMethod):
     """
 
     full_batch = False
+    lockstep = True
     lr: float = 0.05
     batch_size: int = 50
     weight_decay: float = 0.0
@@ -207,6 +211,7 @@ class GradientFlow(AbstractMethod):
     """
 
     full_batch = True
+    lockstep = False
     max_output_change: float = 0.1
     max_grad_change: float = 1e-4
     dt0: float = 1.0
@@ -281,6 +286,26 @@ def _segment(
     return jax.lax.while_loop(cond, body, (model, state, counters))
 
 
+def _lockstep_segment(method: AbstractMethod, loss: AbstractLoss, models, state, counters, x, y, target):
+    """Advance an ensemble of a lockstep method to `target` with one shared step counter.
+
+    The members' steps are vmapped inside the loop, so the step index is not batched and a
+    `lax.cond` on it in the method (SGD's new permutation each epoch) stays a real branch instead
+    of a select that evaluates both sides at every step.
+    """
+
+    def cond(carry):
+        return carry[2].step[0] < target
+
+    def body(carry):
+        m, s, c = carry
+        i = c.step[0]
+        out = eqx.filter_vmap(lambda mm, ss: method.step(mm, ss, loss, x, y, i))(m, s)
+        return out.model, out.state, _Counters(c.step + 1, c.time + out.dt, out.dt, c.done)
+
+    return jax.lax.while_loop(cond, body, (models, state, counters))
+
+
 def _measure(loss: AbstractLoss, model, x, y):
     params, static = partition(model)
     m = eqx.combine(params, static)
@@ -329,6 +354,16 @@ def _check_inputs(model: AbstractNet, loss: AbstractLoss, data: Dataset, steps: 
     loss.check_labels(data.y, model.n_outputs)
 
 
+def _snapshot_steps(steps: int, n_snapshots: int, snapshot_steps) -> np.ndarray:
+    """The sorted distinct snapshot steps: `snapshot_steps` if given, else about `n_snapshots` log-spaced."""
+    if snapshot_steps is None:
+        return np.asarray(log_spaced_steps(steps, n_snapshots)) if n_snapshots >= 2 else np.zeros(0, int)
+    chosen = np.unique(np.asarray(snapshot_steps))
+    if chosen.size == 0 or chosen[0] < 0 or chosen[-1] > steps:
+        raise ValueError(f"`snapshot_steps` must be a non-empty set of steps in [0, {steps}] (`steps`)")
+    return chosen
+
+
 @typechecked
 def train(
     model: AbstractNet,
@@ -341,6 +376,7 @@ def train(
     stop_when_fitted: bool = True,
     n_records: int = 100,
     n_snapshots: int = 0,
+    snapshot_steps: Int[Array, " S"] | None = None,
     ensemble: bool = False,
     progress: bool = True,
 ) -> tuple[AbstractNet, History]:
@@ -359,6 +395,8 @@ def train(
       at record steps for SGD).
     - `n_records`: about how many log-spaced steps to record in the history.
     - `n_snapshots`: about how many log-spaced parameter snapshots to keep (0: none).
+    - `snapshot_steps`: the exact steps (0 … `steps`) at which to keep snapshots instead, e.g. the
+      t_w + t grid of [`aging.snapshot_schedule`][jamscope.aging.snapshot_schedule].
     - `progress`: show a tqdm bar.
     """
     method.check()
@@ -368,39 +406,46 @@ def train(
     x, y = data.x, data.y
     key = jax.random.PRNGKey(0) if key is None else key
     records = np.asarray(log_spaced_steps(steps, n_records))
-    snaps = np.asarray(log_spaced_steps(steps, n_snapshots)) if n_snapshots >= 2 else np.zeros(0, int)
-    boundaries = np.union1d(records[1:], snaps[1:])
+    snaps = _snapshot_steps(steps, n_snapshots, snapshot_steps)
+    boundaries = np.union1d(records[1:], snaps[snaps > 0])
 
-    def init_one(m, k):
+    # the data are arguments of the compiled functions, not constants folded into them
+    def init_one(m, k, x, y):
         state = method.init(m, loss, x, y, k)
         dtype = jax.tree.leaves(partition(m)[0])[0].dtype
         zero = jnp.zeros((), dtype)
         return state, _Counters(jnp.zeros((), jnp.int32), zero, zero, jnp.array(False))
 
-    def segment_one(m, s, c, target):
+    def segment_one(m, s, c, x, y, target):
         return _segment(method, loss, stop_when_fitted, m, s, c, x, y, target)
 
-    def measure_one(m):
+    def lockstep(m, s, c, x, y, target):
+        return _lockstep_segment(method, loss, m, s, c, x, y, target)
+
+    def measure_one(m, x, y):
         value, n_unsat, fitted = _measure(loss, m, x, y)
         return value, n_unsat, fitted, flat_params(m)
 
     if ensemble:
         n_members = jax.tree.leaves(partition(model)[0])[0].shape[0]
         keys = jax.random.split(key, n_members)
-        init = eqx.filter_jit(eqx.filter_vmap(init_one))
-        segment = eqx.filter_jit(eqx.filter_vmap(segment_one, in_axes=(0, 0, 0, None)))
-        measure = eqx.filter_jit(eqx.filter_vmap(measure_one))
-        state, counters = init(model, keys)
+        init = eqx.filter_jit(eqx.filter_vmap(init_one, in_axes=(0, 0, None, None)))
+        if method.lockstep:
+            segment = eqx.filter_jit(lockstep)
+        else:
+            segment = eqx.filter_jit(eqx.filter_vmap(segment_one, in_axes=(0, 0, 0, None, None, None)))
+        measure = eqx.filter_jit(eqx.filter_vmap(measure_one, in_axes=(0, None, None)))
+        state, counters = init(model, keys, x, y)
     else:
         init, segment, measure = (eqx.filter_jit(f) for f in (init_one, segment_one, measure_one))
-        state, counters = init(model, key)
+        state, counters = init(model, key, x, y)
 
     rows: list[tuple] = []
     snapshots: list[tuple] = []
     start = _time.perf_counter()
 
     def record(m, c, at_snapshot):
-        value, n_unsat, fitted, theta = measure(m)
+        value, n_unsat, fitted, theta = measure(m, x, y)
         rows.append((c.step, c.time, value, n_unsat, c.dt, _time.perf_counter() - start))
         if at_snapshot:
             snapshots.append((c.step, theta))
@@ -410,7 +455,7 @@ def train(
     bar = tqdm(total=steps, disable=not progress, desc=type(method).__name__, leave=False)
     last = 0
     for target in boundaries:
-        model, state, counters = segment(model, state, counters, jnp.asarray(int(target), jnp.int32))
+        model, state, counters = segment(model, state, counters, x, y, jnp.asarray(int(target), jnp.int32))
         all_fitted = record(model, counters, target in snaps)
         bar.update(int(target) - last)
         bar.set_postfix(loss=f"{float(np.max(np.asarray(rows[-1][2]))):.3g}")
@@ -418,7 +463,7 @@ def train(
         if np.all(np.asarray(counters.done)) or (stop_when_fitted and all_fitted):
             break
     bar.close()
-    return model, _history(rows, snapshots, ensemble, measure(model))
+    return model, _history(rows, snapshots, ensemble, measure(model, x, y))
 
 
 def _history(rows, snapshots, ensemble: bool, final) -> History:
@@ -488,6 +533,7 @@ def sgd(
     stop_when_fitted: bool = False,
     n_records: int = 100,
     n_snapshots: int = 0,
+    snapshot_steps: Int[Array, " S"] | None = None,
     ensemble: bool = False,
     progress: bool = True,
 ) -> tuple[AbstractNet, History]:
@@ -495,7 +541,8 @@ def sgd(
     method = SGD(lr=lr, batch_size=batch_size, weight_decay=weight_decay)
     return train(
         model, loss, data, method, steps=steps, key=key, stop_when_fitted=stop_when_fitted,
-        n_records=n_records, n_snapshots=n_snapshots, ensemble=ensemble, progress=progress,
+        n_records=n_records, n_snapshots=n_snapshots, snapshot_steps=snapshot_steps, ensemble=ensemble,
+        progress=progress,
     )  # fmt: skip
 
 
