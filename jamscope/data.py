@@ -7,6 +7,9 @@ indices (integer). Everything here runs offline (DESIGN §5):
 - [`random_sphere`][jamscope.data.random_sphere]: points uniform on the sphere of radius √d with
   random ±1 labels (000 §III);
 - [`stripe`][jamscope.data.stripe]: Gaussian points labelled by one coordinate only (001 §5);
+- [`ring_mixture`][jamscope.data.ring_mixture]: a 2-D, 4-class Gaussian mixture whose Bayes accuracy
+  is about 0.8 ([`ring_mixture_bayes_accuracy`][jamscope.data.ring_mixture_bayes_accuracy]), the
+  stand-in for the LJAT19 data of 003;
 - [`digits`][jamscope.data.digits]: the 1797 8×8 digits embedded in scikit-learn (as vectors), and
   [`digit_images`][jamscope.data.digit_images] the same as images for the diffeomorphism experiments;
 - [`mnist`][jamscope.data.mnist] and [`cifar10`][jamscope.data.cifar10]: readers of the official
@@ -42,6 +45,7 @@ from ._checks import (
     check_in_range,
     check_int_at_least,
     check_nonempty,
+    check_positive,
     check_same_dtype,
     check_same_input_shape,
     check_same_length,
@@ -53,6 +57,8 @@ __all__ = [
     "Dataset",
     "random_sphere",
     "stripe",
+    "ring_mixture",
+    "ring_mixture_bayes_accuracy",
     "normalize_on_sphere",
     "pca",
     "parity_labels",
@@ -248,6 +254,88 @@ def stripe(
     x, y = _stripe_points(k_train, n_train, dim, b, dtype)
     x_test, y_test = _stripe_points(k_test, n_test, dim, b, dtype) if n_test else (None, None)
     return Dataset(x, y, x_test, y_test)
+
+
+def _ring_centres(n_classes: int, blobs_per_class: int, dtype) -> Float[Array, "B 2"]:
+    """Blob b at angle 2πb/B on the unit circle, B = K · blobs; its class is b mod K."""
+    angles = 2 * jnp.pi * jnp.arange(n_classes * blobs_per_class, dtype=dtype) / (n_classes * blobs_per_class)
+    return jnp.stack([jnp.cos(angles), jnp.sin(angles)], axis=1)
+
+
+@partial(jax.jit, static_argnums=(1, 2, 3, 5))
+def _ring_points(
+    key: PRNGKeyArray, n: int, n_classes: int, blobs_per_class: int, spread: Float[Array, ""], dtype
+) -> tuple[Float[Array, " n 2"], Int[Array, " n"]]:
+    k_blob, k_noise = jax.random.split(key)
+    blob = jax.random.randint(k_blob, (n,), 0, n_classes * blobs_per_class)
+    centres = _ring_centres(n_classes, blobs_per_class, dtype)
+    x = centres[blob] + spread * jax.random.normal(k_noise, (n, 2), dtype)
+    return x, (blob % n_classes).astype(jnp.int32)
+
+
+def _check_ring(n_classes: int, blobs_per_class: int, spread: float) -> None:
+    check_int_at_least("n_classes", n_classes, 2)
+    check_int_at_least("blobs_per_class", blobs_per_class, 1)
+    check_positive("spread", spread)
+
+
+@typechecked
+def ring_mixture(
+    key: PRNGKeyArray,
+    n_train: int,
+    n_test: int = 0,
+    *,
+    n_classes: int = 4,
+    blobs_per_class: int = 2,
+    spread: float = 0.3,
+    dtype: DTypeLike | None = None,
+) -> Dataset:
+    """A 2-D, K-class Gaussian mixture with overlapping classes: the stand-in for LJAT19 (003 §2).
+
+    B = K · `blobs_per_class` isotropic Gaussian blobs of standard deviation `spread` sit at angles
+    2πb/B on the unit circle; blob b has class b mod K, so every class is non-convex (with the
+    defaults, two opposite blobs) and neighbouring blobs belong to different classes. Blobs are drawn
+    with equal probability. With K = 4, 2 blobs and spread 0.3 the Bayes accuracy is ≈ 0.80, like the
+    ≈ 0.8 training-accuracy ceiling of LJAT19's two kept coordinates
+    ([`ring_mixture_bayes_accuracy`][jamscope.data.ring_mixture_bayes_accuracy]). LJAT19 itself (the
+    basins of a Lennard-Jones + Axilrod–Teller trimer) is not shipped with any package and cannot be
+    downloaded here; this is a documented stand-in, not that data set. Labels are class indices
+    (int32); train and test sets use independent subkeys.
+    """
+    check_int_at_least("n_train", n_train, 1)
+    check_int_at_least("n_test", n_test, 0)
+    _check_ring(n_classes, blobs_per_class, spread)
+    dtype = _float_dtype(dtype)
+    k_train, k_test = jax.random.split(key)
+    s = jnp.asarray(spread, dtype)
+    x, y = _ring_points(k_train, n_train, n_classes, blobs_per_class, s, dtype)
+    x_test, y_test = (
+        _ring_points(k_test, n_test, n_classes, blobs_per_class, s, dtype) if n_test else (None, None)
+    )
+    return Dataset(x, y, x_test, y_test, n_classes=n_classes)
+
+
+@typechecked
+def ring_mixture_bayes_accuracy(
+    key: PRNGKeyArray,
+    n_samples: int = 200_000,
+    *,
+    n_classes: int = 4,
+    blobs_per_class: int = 2,
+    spread: float = 0.3,
+) -> float:
+    """Monte-Carlo estimate of the Bayes accuracy of [`ring_mixture`][jamscope.data.ring_mixture]: the
+    fraction of `n_samples` fresh points whose class maximizes the exact posterior Σ_b∈class N(x; c_b,
+    spread² I) (standard error ≤ 0.5/√n_samples): no classifier can do better on average."""
+    check_int_at_least("n_samples", n_samples, 1)
+    _check_ring(n_classes, blobs_per_class, spread)
+    dtype = _float_dtype(None)
+    x, y = _ring_points(key, n_samples, n_classes, blobs_per_class, jnp.asarray(spread, dtype), dtype)
+    centres = _ring_centres(n_classes, blobs_per_class, dtype)
+    squared = jnp.sum((x[:, None, :] - centres[None]) ** 2, axis=-1)
+    likelihood = jnp.exp(-squared / (2 * spread**2)).reshape(n_samples, blobs_per_class, n_classes)
+    best = jnp.argmax(jnp.sum(likelihood, axis=1), axis=1)
+    return float(jnp.mean(best.astype(jnp.int32) == y))
 
 
 @typechecked

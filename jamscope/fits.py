@@ -9,10 +9,13 @@ explicit arguments and part of the result.
 Scaling laws y ∼ C x^a between two measured observables (‖ΔΘ‖/‖Θ₀‖ against α√h, ‖f − f̄‖
 against N, …) are fitted by [`scaling_fit`][jamscope.fits.scaling_fit], least squares on log–log
 axes, and ε(N) = ε∞ + B N^(−1/2) (004 eq. 13) by [`offset_fit`][jamscope.fits.offset_fit].
+[`bootstrap_scaling_fit`][jamscope.fits.bootstrap_scaling_fit] does the same fit on the average of
+repeated curves and resamples the repeats for a confidence interval (learning-curve β, aging μ).
 """
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 from scipy.optimize import brentq
@@ -20,7 +23,8 @@ from scipy.optimize import brentq
 from ._checks import check_int_at_least
 from .typing import Array, Float, typechecked
 
-__all__ = ["log_binned_density", "PowerLawFit", "power_law_fit", "ScalingFit", "scaling_fit", "offset_fit"]
+__all__ = ["log_binned_density", "PowerLawFit", "power_law_fit", "ScalingFit", "scaling_fit", "offset_fit",
+           "BootstrapFit", "bootstrap_scaling_fit"]  # fmt: skip
 
 
 @typechecked
@@ -224,3 +228,64 @@ def offset_fit(
         covariance = np.linalg.inv(design.T @ design) * np.sum(residual**2) / (xs.size - 2)
         stderr = float(np.sqrt(covariance[1, 1]))
     return ScalingFit(float(exponent), stderr, float(amplitude), float(offset), low, high, int(xs.size))
+
+
+@dataclasses.dataclass(frozen=True)
+class BootstrapFit:
+    """A [`ScalingFit`][jamscope.fits.ScalingFit] of the average over repeats, with the exponents a of
+    the fits of `n_boot` resampled averages (`samples`, empty with one repeat)."""
+
+    fit: ScalingFit
+    samples: np.ndarray
+
+    def interval(self, confidence: float = 0.95) -> tuple[float, float]:
+        """The percentile bootstrap interval of a (NaN with one repeat)."""
+        if self.samples.size == 0:
+            return math.nan, math.nan
+        tail = 50 * (1 - confidence)
+        low, high = np.nanpercentile(self.samples, [tail, 100 - tail])
+        return float(low), float(high)
+
+    @property
+    def stderr(self) -> float:
+        """The bootstrap standard deviation of a (the least-squares one with one repeat)."""
+        return float(np.nanstd(self.samples)) if self.samples.size else self.fit.stderr
+
+
+def _average(values: np.ndarray, geometric: bool) -> np.ndarray:
+    if not geometric:
+        return values.mean(axis=0)
+    with warnings.catch_warnings():  # a column without any finite positive value averages to NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        logs = np.log(np.where(values > 0, values, np.nan))
+        return np.exp(np.nanmean(logs, axis=0))
+
+
+def _fit_or_nan(x, y, low, high) -> float:
+    try:
+        return scaling_fit(x, y, low=low, high=high).exponent
+    except ValueError:  # a resample left fewer than two points in the window
+        return math.nan
+
+
+@typechecked
+def bootstrap_scaling_fit(
+    x: Float[np.ndarray, " n"],
+    values: Float[np.ndarray, "repeats n"],
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    geometric: bool = False,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> BootstrapFit:
+    """[`scaling_fit`][jamscope.fits.scaling_fit] of the average of the repeated curves `values`
+    (arithmetic, or `geometric`: exp ⟨log y⟩ over the finite positive values of each column), and of
+    `n_boot` averages of repeats resampled with replacement (the percentile bootstrap over repeats)."""
+    check_int_at_least("n_boot", n_boot, 1)
+    fit = scaling_fit(x, _average(values, geometric), low=low, high=high)
+    if values.shape[0] == 1:
+        return BootstrapFit(fit, np.zeros(0))
+    picks = np.random.default_rng(seed).integers(0, values.shape[0], size=(n_boot, values.shape[0]))
+    samples = np.array([_fit_or_nan(x, _average(values[p], geometric), low, high) for p in picks])
+    return BootstrapFit(fit, samples)

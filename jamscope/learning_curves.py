@@ -29,7 +29,7 @@ from jaxtyping import DTypeLike
 from tqdm.auto import tqdm
 
 from ._checks import check_finite, check_in_range, check_int_at_least, check_positive_values
-from .fits import scaling_fit
+from .fits import bootstrap_scaling_fit
 from .kernels import AbstractKernel, gram, nearest_neighbour_distances
 from .teacher_student import expected_errors, hypersphere, regression_mse, svm_error, teacher_field
 from .typing import Array, Float, PRNGKeyArray, typechecked
@@ -191,30 +191,14 @@ def fit_decay(
     "from n = 700" (Fig. 2): choose the window accordingly.
     """
     check_in_range("confidence", confidence, 0.0, 1.0)
-    check_int_at_least("n_boot", n_boot, 1)
     low, high = (None if v is None else float(v) for v in (low, high))
-    values = np.atleast_2d(np.asarray(curve.transpose(..., "n")))
+    values = np.atleast_2d(np.asarray(curve.transpose(..., "n"), float))
     ns = np.asarray(curve["n"], float)
-    fit = scaling_fit(ns, values.mean(axis=0), low=low, high=high)
-    if values.shape[0] == 1:
-        return DecayFit(
-            -fit.exponent, fit.stderr, math.nan, math.nan, fit.prefactor, fit.low, fit.high, fit.n_used
-        )
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, values.shape[0], size=(n_boot, values.shape[0]))
-    boot = np.array([-scaling_fit(ns, values[p].mean(axis=0), low=low, high=high).exponent for p in picks])
-    tail = 50 * (1 - confidence)
-    ci_low, ci_high = np.percentile(boot, [tail, 100 - tail])
-    return DecayFit(
-        -fit.exponent,
-        float(boot.std()),
-        float(ci_low),
-        float(ci_high),
-        fit.prefactor,
-        fit.low,
-        fit.high,
-        fit.n_used,
-    )
+    boot = bootstrap_scaling_fit(ns, values, low=low, high=high, n_boot=n_boot, seed=seed)
+    fit = boot.fit
+    slope_low, slope_high = boot.interval(confidence)  # of the slope −b
+    return DecayFit(-fit.exponent, boot.stderr, -slope_high, -slope_low, fit.prefactor, fit.low, fit.high,
+                    fit.n_used)  # fmt: skip
 
 
 @jax.jit

@@ -40,6 +40,7 @@ __all__ = [
     "mlp_n_params",
     "width_for_params",
     "flat_params",
+    "with_flat_params",
     "ensemble",
     "ensemble_outputs",
     "flat_outputs",
@@ -490,6 +491,17 @@ def flat_params(model: AbstractNet) -> Float[Array, " N"]:
     """The trainable parameters of one model as one vector θ (ravel order of the pytree)."""
     params, _ = partition(model)
     return ravel_pytree(params)[0]
+
+
+@typechecked
+def with_flat_params(model: AbstractNet, theta: Float[Array, " N"]) -> AbstractNet:
+    """`model` with its trainable parameters replaced by the vector θ (the inverse of
+    [`flat_params`][jamscope.nets.flat_params]): rebuilds a network from a stored snapshot."""
+    params, static = partition(model)
+    flat, unravel = ravel_pytree(params)
+    if theta.shape != flat.shape:
+        raise ValueError(f"`theta` must have shape {flat.shape} (the model's parameters), got {theta.shape}")
+    return eqx.combine(unravel(theta.astype(flat.dtype)), static)
 
 
 def _check_inputs(model: AbstractNet, x: Array) -> None:
