@@ -61,7 +61,12 @@ Steps = Int[Array, " S"] | Int[np.ndarray, " S"]
 
 @typechecked
 def aging_grid(
-    steps: int, n_waiting: int = 12, n_lags: int = 40, *, first_waiting: int = 10, last_waiting: int | None = None
+    steps: int,
+    n_waiting: int = 12,
+    n_lags: int = 40,
+    *,
+    first_waiting: int = 10,
+    last_waiting: int | None = None,
 ) -> tuple[Int[np.ndarray, " W"], Int[np.ndarray, " T"]]:
     """About `n_waiting` log-spaced waiting times t_w from `first_waiting` to `last_waiting` (default
     `steps`/2) and the lags t: 0 and about `n_lags` − 1 log-spaced integers from 1 to `steps` − t_w[0]
@@ -227,7 +232,11 @@ def scaled_lags(t_w: Waiting, t: Lags, mu: float | int) -> Float[np.ndarray, "W 
 
 @typechecked
 def collapse_error(
-    t_w: Waiting, t: Lags, delta: Float[Array, "W T"] | Float[np.ndarray, "W T"], mu: float | int, n_grid: int = 50
+    t_w: Waiting,
+    t: Lags,
+    delta: Float[Array, "W T"] | Float[np.ndarray, "W T"],
+    mu: float | int,
+    n_grid: int = 50,
 ) -> float:
     """How far the curves log Δ against log(t/t_w^μ) are from one curve: the variance of log Δ across
     waiting times, averaged over `n_grid` points of the range that all curves cover (each curve is
@@ -258,8 +267,9 @@ def collapse_exponent(
     delta: Float[Array, "W T"] | Float[np.ndarray, "W T"],
     candidates: Float[np.ndarray, " M"] | None = None,
 ) -> float:
-    """The μ among `candidates` (default 0, 0.01, …, 1.5) whose [`collapse_error`][jamscope.aging.collapse_error]
-    is smallest: an estimate of μ from the whole curves, independent of Δ*."""
+    """The μ among `candidates` (default 0, 0.01, …, 1.5) with the smallest
+    [`collapse_error`][jamscope.aging.collapse_error]: an estimate of μ from the whole curves, independent
+    of Δ*."""
     mus = np.linspace(0.0, 1.5, 151) if candidates is None else candidates
     errors = [collapse_error(t_w, t, delta, float(mu)) for mu in mus]
     return float(mus[int(np.argmin(errors))])
@@ -281,7 +291,8 @@ def _check_template(template: AbstractNet, snapshots: Array) -> None:
     n = sum(leaf.size for leaf in jax.tree.leaves(partition(template)[0]))
     if snapshots.shape[-1] != n:
         raise ValueError(
-            f"`snapshots` must hold θ of `template` ({n} parameters) on the last axis, got {snapshots.shape[-1]}"
+            f"`snapshots` must hold θ of `template` ({n} parameters) on the last axis, "
+            f"got {snapshots.shape[-1]}"
         )
 
 

@@ -63,7 +63,9 @@ def test_msd_uses_the_two_snapshots_symmetrically():
     for k, (w, t) in enumerate([(w, t) for w in T_W[:4] for t in LAGS[1:20]]):
         later = backward_waiting[k]
         value = aging.msd(theta[::-1], reversed_steps, np.array([later]), np.array([t]))[0, 0]
-        assert value == pytest.approx(float(forward[list(T_W[:4]).index(w), list(LAGS[:20]).index(t)]), rel=1e-12)
+        assert value == pytest.approx(
+            float(forward[list(T_W[:4]).index(w), list(LAGS[:20]).index(t)]), rel=1e-12
+        )
 
 
 def test_msd_over_runs_and_bad_inputs():
@@ -112,7 +114,8 @@ def test_logarithmic_trajectory_ages_simply():
 
 
 def test_power_law_trajectory_subages():
-    """θ(t) = a t^(1−μ), μ = 0.7: Δ ≈ ⟨a²⟩ (1−μ)² t² t_w^(−2μ) for t ≪ t_w, so t* ∝ t_w^0.7 (tolerance 0.03)."""
+    """θ(t) = a t^(1−μ), μ = 0.7: Δ ≈ ⟨a²⟩ (1−μ)² t² t_w^(−2μ) for t ≪ t_w, so t* ∝ t_w^0.7
+    (tolerance 0.03)."""
     theta, _ = _trajectory(lambda s: 2.0 * s**0.3)
     t_star = aging.relaxation_time(LAGS, aging.msd(theta, STEPS, T_W, LAGS))
     assert np.all(np.asarray(t_star) < 0.1 * T_W)
@@ -146,7 +149,11 @@ def test_fit_rejects_mismatched_columns():
 
 @pytest.mark.parametrize(
     ("in_dim", "widths", "n_classes", "counts"),
-    [(2, (10, 5, 4), 4, (74, 69, 72)), (784, (5, 5, 5), 10, (3985, 4015, 4045)), (2, (1, 1, 1), 4, (11, 13, 15))],
+    [
+        (2, (10, 5, 4), 4, (74, 69, 72)),
+        (784, (5, 5, 5), 10, (3985, 4015, 4045)),
+        (2, (1, 1, 1), 4, (11, 13, 15)),
+    ],
 )
 def test_parameter_counts_of_the_paper(in_dim, widths, n_classes, counts):
     """003 App. A: LJAT19 (d = 2, K = 4), MNIST (d = 784, K = 10) and the minimal chain, H = 1, 2, 3."""
@@ -219,7 +226,9 @@ def test_gradient_norms_and_hessian_spectra_match_dense_references(trained):
     assert norms.shape == history.snapshots.shape[:2]
     for k, theta in enumerate(chosen):
         index = (0, steps.size - 1)[k]
-        assert float(norms[1, index]) == pytest.approx(float(jnp.linalg.norm(jax.grad(objective)(theta))), rel=1e-10)
+        assert float(norms[1, index]) == pytest.approx(
+            float(jnp.linalg.norm(jax.grad(objective)(theta))), rel=1e-10
+        )
     spectra = aging.hessian_spectra(loss, template, problem, chosen, 1e-4)
     for theta, eigenvalues in zip(chosen, spectra, strict=True):
         dense = jax.hessian(objective)(theta)
