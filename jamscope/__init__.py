@@ -2,12 +2,14 @@
 
 ``import jamscope as js``: the modules are `js.nets`, `js.losses`, `js.data`, `js.train`,
 `js.curvature`, `js.ntk`, `js.regression`, `js.regimes`, `js.diffeo`, `js.stability`, `js.diffeo_sweep`,
-`js.fits`, `js.io`, `js.plot`; the most used
+`js.aging`, `js.fits`, `js.io`; the experiments' modules (`js.aging_sweep`, `js.kernel_sweep`, …) and
+`js.plot` are imported by name; the most used
 names are re-exported flat
 (`js.FCNet`, `js.QuadraticHinge`, …).
 """
 
 from . import (
+    aging,
     curvature,
     data,
     diffeo,
@@ -38,7 +40,7 @@ from .nets import MLP, Centered, FCNet, SmallCNN
 from .train import SGD, Adam, GradientFlow, History
 
 __all__ = [
-    "curvature", "data", "diffeo", "diffeo_sweep", "fits", "io", "losses", "nets", "ntk", "regimes",
+    "aging", "curvature", "data", "diffeo", "diffeo_sweep", "fits", "io", "losses", "nets", "ntk", "regimes",
     "regression", "stability", "train", "typing", "MaxEntDiffeo", "deform",
     "Dataset", "FCNet", "MLP", "SmallCNN", "Centered",
     "QuadraticHinge", "LinearHinge", "SoftHinge", "CrossEntropy", "MSE", "MultiClassHinge",

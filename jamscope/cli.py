@@ -2,8 +2,10 @@
 
 ``jamscope jamming`` runs the sweep of [`jamscope.sweep`][jamscope.sweep] (`make demo`),
 ``jamscope regimes`` the lazy/feature and fluctuation sweep of [`jamscope.regimes`][jamscope.regimes]
-and ``jamscope diffeo`` the relative stability to diffeomorphisms of
-[`jamscope.diffeo_sweep`][jamscope.diffeo_sweep], each at its quick defaults (minutes on 2 cores), or
+``jamscope diffeo`` the relative stability to diffeomorphisms of
+[`jamscope.diffeo_sweep`][jamscope.diffeo_sweep], ``jamscope kernels`` the kernel learning curves of
+[`jamscope.kernel_sweep`][jamscope.kernel_sweep] and ``jamscope aging`` the aging of SGD of
+[`jamscope.aging_sweep`][jamscope.aging_sweep], each at its quick defaults (minutes on 2 cores), or
 at the paper's sizes with ``--paper`` (a GPU).
 Any option overrides the chosen preset. Interrupted runs resume from the results file.
 """
@@ -168,6 +170,31 @@ _KERNELS_OPTIONS = [  # (field of KernelsConfig, parser, help)
 ]
 
 
+_AGING_OPTIONS = [  # (field of AgingConfig, parser, help)
+    ("data", _names, "synthetic (2-D, 4 classes, LJAT19 stand-in), digits (MNIST stand-in), mnist (local)"),
+    ("data_root", str, "folder with the local data files (default $JAMSCOPE_DATA)"),
+    ("depths", _ints, "hidden layers H, comma-separated"),
+    ("runs", _positive_int, "networks per depth, trained vmapped"),
+    ("n_params", _optional_int, "target parameter count P ('none': 72 synthetic, 175 digits, 4000 mnist)"),
+    ("steps", _optional_int, "SGD steps ('none': 150000 synthetic, 100000 digits, 300000 mnist)"),
+    ("batch_size", _optional_int, "mini-batch size ('none': 100 synthetic, 50 digits and mnist)"),
+    ("n_train", _optional_int, "training-set size N ('none': 1000 synthetic, 1500 digits, 60000 mnist)"),
+    ("lr", _positive_float, "SGD learning rate"),
+    ("weight_decay", float, "λ of the L2 term λ‖θ‖² (eq. 1)"),
+    ("init", str, "xavier_uniform (Keras, 003) or lecun_normal"),
+    ("n_waiting", _positive_int, "log-spaced waiting times t_w"),
+    ("n_lags", _positive_int, "log-spaced lags t"),
+    ("first_waiting", _positive_int, "smallest t_w"),
+    ("delta_star", _positive_float, "Δ* of the relaxation time t*"),
+    ("fit_low", _positive_int, "smallest t_w of the μ fit"),
+    ("gradient_after", int, "the gradient-norm RMS is taken over steps above this"),
+    ("hessian_points", _positive_int, "snapshots with a full Hessian spectrum"),
+    ("hessian_runs", int, "runs with Hessian spectra"),
+    ("n_records", _positive_int, "log-spaced steps of loss and accuracy (plus the snapshot steps)"),
+    ("seed", int, "PRNG seed of data, initializations and batches"),
+]
+
+
 @dataclasses.dataclass(frozen=True)
 class _Experiment:
     quick: object
@@ -180,6 +207,8 @@ class _Experiment:
 
 
 def _experiments() -> dict[str, _Experiment]:
+    from .aging_sweep import PAPER as AGING_PAPER
+    from .aging_sweep import QUICK as AGING_QUICK
     from .diffeo_sweep import PAPER as DIFFEO_PAPER
     from .diffeo_sweep import QUICK as DIFFEO_QUICK
     from .kernel_sweep import PAPER as KERNELS_PAPER
@@ -220,6 +249,15 @@ def _experiments() -> dict[str, _Experiment]:
             "kernels.nc and the figures of thesis ch. 6 Figs. 1–4 to --out.",
             "the paper's sizes (n up to 8192, MNIST from local files; GPU)",
         ),
+        "aging": _Experiment(
+            AGING_QUICK, AGING_PAPER, _AGING_OPTIONS,
+            "aging of SGD: MSD Δ(t_w, t_w + t), t*(t_w) and the subaging exponent μ (003)",
+            "Train small tanh networks by SGD at fixed P for H = 1, 2, 3, store θ at log-spaced t_w + t, and "
+            "write aging_<data>.nc, the MSD, t*(t_w) and μ figures (003 Figs. 2, 5, 6) and the loss, "
+            "accuracy, gradient-norm and Hessian figures (Figs. 1, 4, 7, A.1, A.3) to --out.",
+            "003's sizes (MNIST from local files, 3·10⁵ steps, 50 runs; GPU)",
+            float64=False,
+        ),
     }  # fmt: skip
 
 
@@ -253,8 +291,9 @@ def config_from(args: argparse.Namespace):
     """The preset (quick or ``--paper``) of the sub-command with every option given on the command
     line applied: a [`SweepConfig`][jamscope.sweep.SweepConfig], a
     [`RegimesConfig`][jamscope.regimes.RegimesConfig], a
-    [`DiffeoConfig`][jamscope.diffeo_sweep.DiffeoConfig] or a
-    [`KernelsConfig`][jamscope.kernel_sweep.KernelsConfig]."""
+    [`DiffeoConfig`][jamscope.diffeo_sweep.DiffeoConfig], a
+    [`KernelsConfig`][jamscope.kernel_sweep.KernelsConfig] or an
+    [`AgingConfig`][jamscope.aging_sweep.AgingConfig]."""
     experiment = _experiments()[args.command]
     preset = experiment.paper if args.paper else experiment.quick
     given = {field: getattr(args, field) for field, _, _ in experiment.options}
@@ -271,11 +310,11 @@ def _run(args: argparse.Namespace) -> None:
         parser().error(str(err))
     # the precision is global to the process: set it only once the options are valid
     jax.config.update("jax_enable_x64", not getattr(args, "float32", True) or getattr(args, "float64", False))
-    from .report import diffeo_report, jamming_report, kernels_report, regimes_report
+    from .report import aging_report, diffeo_report, jamming_report, kernels_report, regimes_report
 
     args.out.mkdir(parents=True, exist_ok=True)
     reports = {"jamming": jamming_report, "regimes": regimes_report, "diffeo": diffeo_report}
-    report = (reports | {"kernels": kernels_report})[args.command]
+    report = (reports | {"kernels": kernels_report, "aging": aging_report})[args.command]
     print(report(config, args.out, progress=not args.quiet))
 
 

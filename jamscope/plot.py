@@ -28,6 +28,8 @@ __all__ = [
     "teacher_student_figure",
     "data_curves_figure",
     "effective_dimension_figure",
+    "aging_figure",
+    "aging_training_figure",
 ]
 
 
@@ -468,4 +470,113 @@ def effective_dimension_figure(results: xr.Dataset, d_eff: dict[str, float], nam
         title=r"$\langle\delta_{\min}\rangle \sim n^{-1/d_{eff}}$ (eq. 15); dotted: $n^{-1/d}$",
     )
     _legend(ax, fontsize=7)
+    return fig
+
+
+PAPER_MU = (0.709, 0.017)
+"""003 Fig. 6: μ = 0.709 ± 0.017 (MNIST, H = 3, widths 7–17)."""
+
+
+def _mu_text(fit) -> str:
+    return "no fit" if fit is None else f"μ = {fit.mu:.2f} [{fit.ci_low:.2f}, {fit.ci_high:.2f}]"
+
+
+def aging_figure(results: xr.Dataset, t_star: xr.DataArray, fits: dict, collapse: dict) -> Figure:
+    """003 Figs. 2 and 5: Δ(t_w, t_w + t) against t for several t_w (one panel per depth, run average,
+    Δ* dashed) and t* against t_w with the fitted t_w^μ (top); Δ against t/t_w^μ with the fitted μ, and μ
+    per depth against 003's 0.709 ± 0.017 (bottom)."""
+    depths = [int(d) for d in results["depth"].values]
+    colors = _depth_colors(depths)
+    fig, axes = plt.subplots(
+        2, len(depths) + 1, figsize=(3.8 * (len(depths) + 1), 6.8), constrained_layout=True
+    )
+    t = results["t"].values.astype(float)
+    t_w = results["t_w"].values.astype(float)
+    shades = plt.cm.viridis(np.linspace(0, 0.9, t_w.size))
+    delta_star = float(np.asarray(results.attrs.get("delta_star", 1e-2)))
+    for column, depth in enumerate(depths):
+        mean = results["msd"].sel(depth=depth).mean("run").values
+        fit = fits.get(depth)
+        mu = fit.mu if fit is not None else collapse.get(depth, 1.0)
+        for row, exponent in ((0, 0.0), (1, mu)):
+            ax = axes[row, column]
+            for shade, w, curve in zip(shades, t_w, mean, strict=True):
+                keep = (t > 0) & np.isfinite(curve)
+                ax.loglog(
+                    t[keep] / w**exponent, curve[keep], "-", color=shade, lw=1, label=f"$t_w$ = {w:.0f}"
+                )
+            ax.axhline(delta_star, color="k", ls="--", lw=0.8)
+        width, count = int(results["width"].sel(depth=depth)), int(results["n_params"].sel(depth=depth))
+        axes[0, column].set(
+            xlabel="t", ylabel=r"$\Delta(t_w, t_w + t)$", title=f"H = {depth}, w = {width}, P = {count}"
+        )
+        axes[1, column].set(xlabel=rf"$t / t_w^{{{mu:.2f}}}$", ylabel=r"$\Delta$", title="collapse")
+    _legend(axes[0, 0], fontsize=6)
+    ax = axes[0, -1]
+    for depth in depths:
+        values = t_star.sel(depth=depth).values
+        with np.errstate(invalid="ignore", divide="ignore"):
+            logs = np.log(np.where(values > 0, values, np.nan))
+        finite = np.isfinite(logs).sum(axis=0) > 0
+        mean = np.full(t_w.size, np.nan)
+        mean[finite] = np.exp(np.nanmean(logs[:, finite], axis=0))
+        ax.loglog(
+            t_w, mean, "o", color=colors[depth], mfc="none", label=f"H = {depth}: {_mu_text(fits.get(depth))}"
+        )
+        fit = fits.get(depth)
+        if fit is not None:
+            shown = t_w[(t_w >= fit.low) & (t_w <= fit.high)]
+            ax.loglog(shown, fit.prefactor * shown**fit.mu, "-", color=colors[depth], lw=1)
+    ax.set(xlabel=r"$t_w$", ylabel=rf"$t^*$ ($\Delta^*$ = {delta_star:g})", title=r"$t^* \sim t_w^\mu$")
+    _legend(ax, fontsize=6)
+    ax = axes[1, -1]
+    ax.axhspan(PAPER_MU[0] - PAPER_MU[1], PAPER_MU[0] + PAPER_MU[1], color="0.85", label="003: 0.709 ± 0.017")
+    for depth in depths:
+        fit = fits.get(depth)
+        if fit is not None:
+            ax.errorbar([depth], [fit.mu], yerr=[[fit.mu - fit.ci_low], [fit.ci_high - fit.mu]], fmt="o",
+                        color=colors[depth])  # fmt: skip
+        ax.plot([depth], [collapse.get(depth, np.nan)], "x", color=colors[depth])
+    ax.axhline(1.0, color="k", lw=0.6, ls=":")
+    ax.set(xlabel="H", ylabel=r"$\mu$", title="fit (o, 95 % CI) and collapse (x)", xticks=depths)
+    _legend(ax, fontsize=7)
+    return fig
+
+
+def aging_training_figure(results: xr.Dataset, hessian_depth: int | None = None) -> Figure:
+    """003 Figs. 1, 4, A.3, 7 and A.1: training loss (cross-entropy) and accuracy against the step, the
+    full-batch gradient norm, the Hessian spectrum at a few snapshots (boxplots, first run) and the
+    sorted eigenvalues at the first and last of them, for depth `hessian_depth` (default: the middle one)."""
+    depths = [int(d) for d in results["depth"].values]
+    colors = _depth_colors(depths)
+    fig, axes = plt.subplots(1, 5, figsize=(20, 3.8), constrained_layout=True)
+    steps = np.maximum(results["record_step"].values, 1)
+    snapshot_steps = np.maximum(results["snapshot_step"].values, 1)
+    for depth in depths:
+        label = f"H = {depth}"
+        for ax, name in zip(axes[:2], ("loss", "accuracy"), strict=True):
+            ax.semilogx(
+                steps, results[name].sel(depth=depth).mean("run").values, color=colors[depth], label=label
+            )
+        axes[2].loglog(snapshot_steps, results["gradient_norm"].sel(depth=depth).mean("run").values,
+                       color=colors[depth], lw=1, label=label)  # fmt: skip
+    axes[0].set(xlabel="step t", ylabel="training cross-entropy", title="loss (run average)")
+    axes[1].set(xlabel="step t", ylabel="training accuracy", title="accuracy (run average)")
+    axes[2].set(xlabel="step t", ylabel=r"$\|\nabla L_D\|$", title="full-batch gradient norm")
+    for ax in axes[:3]:
+        _legend(ax, fontsize=7)
+    depth = depths[len(depths) // 2] if hessian_depth is None else hessian_depth
+    spectra = results["hessian"].sel(depth=depth)
+    count = int(results["n_params"].sel(depth=depth))
+    if spectra.sizes["hessian_run"] and not np.all(np.isnan(spectra.values)):
+        eigen = spectra.isel(hessian_run=0).values[:, :count]
+        labels = [f"{s:.0f}" for s in results["hessian_snapshot_step"].values]
+        axes[3].boxplot(list(eigen), tick_labels=labels, showfliers=True, flierprops={"markersize": 2})
+        axes[3].set_yscale("symlog", linthresh=1e-3)
+        axes[4].plot(np.arange(1, count + 1), eigen[0], "o", ms=2, label=f"t = {labels[0]}")
+        axes[4].plot(np.arange(1, count + 1), eigen[-1], "o", ms=2, label=f"t = {labels[-1]}")
+        axes[4].set_yscale("symlog", linthresh=1e-3)
+        _legend(axes[4], fontsize=7)
+    axes[3].set(xlabel="step t", ylabel="Hessian eigenvalues", title=f"H = {depth}, run 0 (003 Fig. 7)")
+    axes[4].set(xlabel="rank", ylabel="eigenvalue (sorted)", title=f"H = {depth} (003 Fig. A.1)")
     return fig

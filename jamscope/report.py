@@ -3,12 +3,21 @@
 the relative stability to diffeomorphisms (thesis ch. 4 Figs. 1, 3, 6, 7, 8) and the kernel learning
 curves (thesis ch. 6 Figs. 1–4)."""
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from .aging_sweep import (
+    AgingConfig,
+    aging_fits,
+    collapse_exponents,
+    gradient_rms,
+    relaxation_times,
+    run_aging,
+)
 from .diffeo_sweep import (
     DiffeoConfig,
     deformation_grid,
@@ -32,6 +41,8 @@ from .kernel_sweep import (
     teacher_student_fits,
 )
 from .plot import (
+    aging_figure,
+    aging_training_figure,
     data_curves_figure,
     deformation_grid_figure,
     effective_dimension_figure,
@@ -61,7 +72,7 @@ from .typing import typechecked
 
 __all__ = [
     "jamming_report", "summarize_sweep", "regimes_report", "summarize_regimes", "diffeo_report",
-    "summarize_diffeo", "kernels_report", "summarize_kernels",
+    "summarize_diffeo", "kernels_report", "summarize_kernels", "aging_report", "summarize_aging",
 ]  # fmt: skip
 
 
@@ -395,3 +406,75 @@ def kernels_report(config: KernelsConfig, out: Path, *, progress: bool = True) -
         fig.savefig(out / name, dpi=120)
         written.append(out / name)
     return "\n".join([f"wrote {', '.join(map(str, written))}", _kernels_text(results, config, analysis)])
+
+
+_AGING_PAPER = (
+    "003: μ = 0.709 ± 0.017 (MNIST, H = 3, widths 7–17); LJAT19 gradient-norm RMS 0.02 / 0.07 / "
+    "0.12 for H = 1 / 2 / 3"
+)
+
+
+def _spectrum_line(results: xr.Dataset, depth: int) -> str:
+    count = int(results["n_params"].sel(depth=depth))
+    spectra = results["hessian"].sel(depth=depth).values[..., :count]
+    if spectra.size == 0 or np.all(np.isnan(spectra)):
+        return ""
+    first, last = spectra[:, 0], spectra[:, -1]
+    return (f"; Hessian: negative fraction {np.mean(first < 0):.2f} → {np.mean(last < 0):.2f}, "
+            f"largest {np.max(first):.3g} → {np.max(last):.3g}")  # fmt: skip
+
+
+def _aging_text(results: xr.Dataset, fits: dict, collapse: dict) -> str:
+    config = json.loads(results.attrs["config"])
+    n_train = int(results.attrs["n_train"])
+    rms = gradient_rms(results)
+    lines = [
+        f"{results.attrs['data']}: N = {n_train}, batch {results.attrs['batch_size']}, "
+        f"{results.attrs['steps']} SGD steps, {results.sizes['run']} runs; μ of t* ∼ t_w^μ "
+        f"(Δ* = {config['delta_star']:g}, t_w ≥ {config['fit_low']}, 95 % bootstrap over runs):"
+    ]
+    for depth in (int(d) for d in results["depth"].values):
+        count = int(results["n_params"].sel(depth=depth))
+        width = int(results["width"].sel(depth=depth))
+        fit = fits[depth]
+        mu = "no fit (t* not reached)" if fit is None else (
+            f"μ = {fit.mu:.3f} [{fit.ci_low:.3f}, {fit.ci_high:.3f}] on {fit.n_used} t_w")  # fmt: skip
+        accuracy = results["accuracy"].sel(depth=depth).isel(record=-1).values
+        under = " (underparametrized: < 0.99)" if accuracy.max() < 0.99 else ""
+        test = np.nanmean(results["test_accuracy"].sel(depth=depth).values)
+        gradients = rms.sel(depth=depth).values
+        lines.append(
+            f"  H = {depth}, w = {width}, P = {count} (P/N = {count / n_train:.3f}): {mu}, "
+            f"collapse μ = {collapse[depth]:.2f}; train accuracy {accuracy.mean():.3f} ± {accuracy.std():.3f}"
+            f"{under}, test {test:.3f}; ‖∇L‖ RMS (t > {config['gradient_after']}) "
+            f"{gradients.mean():.3g} ± {gradients.std():.2g}" + _spectrum_line(results, depth)
+        )
+    return "\n".join(lines)
+
+
+@typechecked
+def summarize_aging(results: dict[str, xr.Dataset]) -> str:
+    """The numbers of 003 measured on each data set: μ (with its bootstrap interval) and the collapse μ per
+    depth, the final accuracies, the gradient-norm RMS (Fig. A.3) and the Hessian spectrum (Fig. 7)."""
+    parts = [_aging_text(r, aging_fits(r), collapse_exponents(r)) for r in results.values()]
+    return "\n".join([*parts, _AGING_PAPER])
+
+
+@typechecked
+def aging_report(config: AgingConfig, out: Path, *, progress: bool = True) -> str:
+    """Run (or resume) the experiment into ``out/aging_<data>.nc`` and draw ``aging_<data>.png`` (003 Figs. 2,
+    5, 6) and ``aging_training_<data>.png`` (Figs. 1, 4, 7, A.1, A.3) for each data set. Returns
+    [`summarize_aging`][jamscope.report.summarize_aging]."""
+    results = run_aging(config, out, progress=progress)
+    written, parts = [], []
+    for name, result in results.items():
+        fits, collapse = aging_fits(result), collapse_exponents(result)
+        written.append(out / f"aging_{name}.nc")
+        for figure_name, fig in (
+            (f"aging_{name}.png", aging_figure(result, relaxation_times(result), fits, collapse)),
+            (f"aging_training_{name}.png", aging_training_figure(result)),
+        ):
+            fig.savefig(out / figure_name, dpi=120)
+            written.append(out / figure_name)
+        parts.append(_aging_text(result, fits, collapse))
+    return "\n".join([f"wrote {', '.join(map(str, written))}", *parts, _AGING_PAPER])
