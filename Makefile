@@ -22,10 +22,16 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site
 
+# XLA compiles dominate the tests and the executed tutorials on a CPU, and many programs are compiled
+# again and again (each train() call builds fresh closures; the docs repeat the tests' shapes): JAX's
+# persistent compilation cache, shared by the pytest workers and the docs build, compiles each once.
+test: export JAX_COMPILATION_CACHE_DIR := $(CURDIR)/.cache/jax
+test: export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS := 0
+test: export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES := 0
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 	$(BIN)/mkdocs build --strict --site-dir site
 
 clean:
-	rm -rf $(VENV) out site
+	rm -rf $(VENV) out site .cache

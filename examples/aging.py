@@ -15,9 +15,9 @@ import sys
 
 from jamscope import cli
 
-SMOKE = ["--data", "synthetic", "--depths", "1", "--runs", "2", "--steps", "300", "--n-waiting", "3",
-         "--n-lags", "8", "--fit-low", "5", "--gradient-after", "50", "--hessian-points", "2",
-         "--n-records", "5", "--quiet"]  # fmt: skip
+SMOKE = ["--data", "synthetic", "--depths", "1,2", "--runs", "2", "--steps", "300", "--n-waiting", "3",
+         "--n-lags", "8", "--first-waiting", "5", "--fit-low", "5", "--gradient-after", "50",
+         "--hessian-points", "2", "--n-records", "5", "--quiet"]  # fmt: skip
 
 if __name__ == "__main__":
     sys.exit(cli.example_main("aging", SMOKE))

@@ -1,15 +1,19 @@
 """The aging experiment (003): configuration, a tiny resumable run with its summary and figures, the CLI."""
 
+import dataclasses
+import runpy
+from pathlib import Path
+
 import jax
 import numpy as np
 import pytest
 
 from jamscope import aging_sweep, cli, io, report
 
-TINY = aging_sweep.AgingConfig(
-    data=("synthetic", "digits"), depths=(1, 2), runs=2, steps=300, n_waiting=3, n_lags=8, first_waiting=5,
-    fit_low=5, gradient_after=50, hessian_points=2, n_records=5,
-)  # fmt: skip
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = runpy.run_path(str(ROOT / "examples" / "aging.py"))["SMOKE"]
+TINY = cli.config_from(cli.parser().parse_args(["aging", *SMOKE]))
+"""The example's smoke configuration: the tiny run below is also the example's end-to-end check."""
 
 
 @pytest.mark.parametrize(
@@ -45,23 +49,18 @@ def test_presets_follow_the_paper():
 
 
 def test_tiny_run_resumes_summarizes_and_draws(tmp_path, monkeypatch):
+    assert TINY.data == ("synthetic",) and TINY.depths == (1, 2) and TINY.runs == 2
     text = report.aging_report(TINY, tmp_path, progress=False)
-    results = {name: io.load_netcdf(tmp_path / f"aging_{name}.nc") for name in TINY.data}
-    synthetic = results["synthetic"]
+    synthetic = io.load_netcdf(tmp_path / "aging_synthetic.nc")
     assert synthetic["width"].values.tolist() == [10, 5] and synthetic["n_params"].values.tolist() == [74, 69]
     assert synthetic["msd"].shape[:2] == (2, 2) and np.all(synthetic["done"].values == 1)
     assert np.all(synthetic["msd"].values[..., 0] == 0.0)
     assert np.all(np.isfinite(synthetic["gradient_norm"].values))
-    digits = results["digits"]
-    assert digits.attrs["n_classes"] == 10 and digits.attrs["n_train"] == 1500
-    hessian = digits["hessian"].sel(depth=1).values  # P = 172 < 175 modes: the rest is NaN padding
-    count = int(digits["n_params"].sel(depth=1))
-    assert np.all(np.isfinite(hessian[..., :count])) and np.all(np.isnan(hessian[..., count:]))
-    for name in TINY.data:
-        assert (tmp_path / f"aging_{name}.png").stat().st_size > 10_000
-        assert (tmp_path / f"aging_training_{name}.png").stat().st_size > 10_000
-        assert f"{name}: N = " in text
-    assert "003: μ = 0.709" in text and "H = 2, w = 5, P = 69" in text
+    hessian = synthetic["hessian"].sel(depth=2).values  # P = 69 < 74 modes: the rest is NaN padding
+    assert np.all(np.isfinite(hessian[..., :69])) and np.all(np.isnan(hessian[..., 69:]))
+    assert (tmp_path / "aging_synthetic.png").stat().st_size > 10_000
+    assert (tmp_path / "aging_training_synthetic.png").stat().st_size > 10_000
+    assert "synthetic: N = 1000" in text and "003: μ = 0.709" in text and "H = 2, w = 5, P = 69" in text
 
     def fail(*args, **kwargs):
         raise AssertionError("a finished depth was trained again")
@@ -69,13 +68,19 @@ def test_tiny_run_resumes_summarizes_and_draws(tmp_path, monkeypatch):
     monkeypatch.setattr(aging_sweep, "_train_depth", fail)
     again = aging_sweep.run_aging(TINY, tmp_path, progress=False)
     assert again["synthetic"]["msd"].equals(synthetic["msd"])
-    assert report.summarize_aging(again).count("μ") >= 4
+    assert report.summarize_aging(again).count("μ") >= 3
     fits = aging_sweep.aging_fits(again["synthetic"])
     assert set(fits) == {1, 2}
     with pytest.raises(ValueError, match="another configuration"):
-        aging_sweep.run_aging(
-            aging_sweep.AgingConfig(**{**TINY.__dict__, "runs": 3}), tmp_path, progress=False
-        )
+        aging_sweep.run_aging(dataclasses.replace(TINY, runs=3), tmp_path, progress=False)
+
+
+def test_digits_are_the_mnist_stand_in():
+    config = aging_sweep.QUICK
+    problem = aging_sweep.load_problem(config, "digits", jax.random.PRNGKey(0))
+    assert problem.x.shape == (1500, 16) and problem.x_test.shape == (297, 16) and problem.n_classes == 10
+    widths = aging_sweep._widths(config, config.problem("digits"), 16, 10)
+    assert widths == [6, 5, 4]
 
 
 def test_mnist_comes_from_local_files(tmp_path):
