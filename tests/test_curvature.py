@@ -102,7 +102,7 @@ def reference(loss, model, x, y):
     )
 
 
-@settings(max_examples=10)
+@settings(max_examples=6)
 @given(problem=problems())
 def test_decompose_matches_dense_hessian_and_invariants(problem):
     loss, model, ds, chunk_size, block_size = problem
@@ -123,7 +123,7 @@ def test_decompose_matches_dense_hessian_and_invariants(problem):
         assert int(summarize(eig0, rtol=1e-10).n_positive) <= int(n_delta)
 
 
-@settings(max_examples=5)
+@settings(max_examples=3)
 @given(problem=problems(), seed=st.integers(0, 2**31 - 1))
 def test_matrix_free_products_equal_dense_products(problem, seed):
     loss, model, ds, chunk_size, block_size = problem

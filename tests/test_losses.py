@@ -39,7 +39,7 @@ def test_binary_derivatives_equal_autodiff(f, signs, margin, which):
     np.testing.assert_allclose(loss.second_derivative(f, y), hess_diag, rtol=1e-10, atol=1e-12)
 
 
-@settings(max_examples=12)
+@settings(max_examples=8)
 @given(seed=st.integers(0, 2**31 - 1), n_classes=st.integers(2, 5), margin=margins, which=st.integers(0, 1))
 def test_multiclass_derivatives_equal_autodiff(seed, n_classes, margin, which):
     loss = MULTI[which](margin)

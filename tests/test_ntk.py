@@ -55,7 +55,7 @@ nets_strategy = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=8)
+@settings(max_examples=5)
 @given(nets_strategy)
 def test_both_implementations_equal_the_dense_jacobian_product(c):
     key = jax.random.PRNGKey(c["seed"])
