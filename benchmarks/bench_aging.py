@@ -61,13 +61,12 @@ import jamscope as js  # noqa: E402
 from jamscope import aging, data, nets, train  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from timing import cpu_name, timed  # noqa: E402  (benchmarks/timing.py)
+from timing import CompileClock, cpu_name, timed  # noqa: E402  (benchmarks/timing.py)
 
 RUNS, MSD_STEPS, N_WAITING, N_LAGS = 8, 100_000, 12, 40
 WALK_VARIANCE = 1e-2  # per unit of √s and parameter: t* = 2√t_w + 1 at Δ* = 10⁻²
 WIDTH, DEPTH, CLASSES, N_TRAIN, BATCH, LR, WEIGHT_DECAY = 10, 1, 4, 1000, 100, 0.05, 1e-4
 TOLERANCE = {"float64": 1e-10, "float32": 1e-4}
-BACKEND_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"  # jax.monitoring
 BUDGET_S = {False: (2.0, 2.0), True: (0.5, 0.5)}  # --quick -> (jamscope, baseline) seconds of timed calls
 
 
@@ -171,21 +170,6 @@ def msd_table(rows: list[dict]) -> str:
 
 
 # 2. SGD with aging snapshots
-
-
-class CompileClock:
-    """Seconds of XLA compilation since the last `reset` (jax.monitoring's backend_compile_duration)."""
-
-    def __init__(self):
-        self.seconds = 0.0
-        jax.monitoring.register_event_duration_secs_listener(self._listen)
-
-    def _listen(self, event: str, duration: float, **_) -> None:
-        if event == BACKEND_COMPILE_EVENT:
-            self.seconds += duration
-
-    def reset(self) -> None:
-        self.seconds = 0.0
 
 
 def problem():

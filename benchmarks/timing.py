@@ -7,6 +7,8 @@ from pathlib import Path
 
 import jax
 
+BACKEND_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"  # jax.monitoring
+
 
 def cpu_name() -> str:
     """The CPU's model name (Linux /proc/cpuinfo), else what `platform` knows."""
@@ -35,3 +37,18 @@ def timed(fn, repeat: int, budget_s: float = float("inf")):
         if sum(times) >= budget_s:
             break
     return first, min(times), len(times), out
+
+
+class CompileClock:
+    """Seconds of XLA compilation since the last `reset` (jax.monitoring's backend_compile_duration)."""
+
+    def __init__(self):
+        self.seconds = 0.0
+        jax.monitoring.register_event_duration_secs_listener(self._listen)
+
+    def _listen(self, event: str, duration: float, **_) -> None:
+        if event == BACKEND_COMPILE_EVENT:
+            self.seconds += duration
+
+    def reset(self) -> None:
+        self.seconds = 0.0

@@ -1,11 +1,10 @@
 """jamscope: the physics of deep-learning loss landscapes, in JAX.
 
 ``import jamscope as js``: the modules are `js.nets`, `js.losses`, `js.data`, `js.train`,
-`js.curvature`, `js.ntk`, `js.regression`, `js.regimes`, `js.diffeo`, `js.stability`, `js.diffeo_sweep`,
-`js.aging`, `js.fits`, `js.io`; the experiments' modules (`js.aging_sweep`, `js.kernel_sweep`, …) and
-`js.plot` are imported by name; the most used
-names are re-exported flat
-(`js.FCNet`, `js.QuadraticHinge`, …).
+`js.curvature`, `js.ntk`, `js.regression`, `js.regimes`, `js.diffeo`, `js.stability`,
+`js.diffeo_sweep`, `js.aging`, `js.ensemble`, `js.fits`, `js.io`; the experiments' modules
+(`js.aging_sweep`, `js.kernel_sweep`, …) and `js.plot` are imported by name; the most used names
+are re-exported flat (`js.FCNet`, `js.QuadraticHinge`, …).
 """
 
 from . import (
@@ -14,6 +13,7 @@ from . import (
     data,
     diffeo,
     diffeo_sweep,
+    ensemble,
     fits,
     io,
     losses,
@@ -40,8 +40,8 @@ from .nets import MLP, Centered, FCNet, SmallCNN
 from .train import SGD, Adam, GradientFlow, History
 
 __all__ = [
-    "aging", "curvature", "data", "diffeo", "diffeo_sweep", "fits", "io", "losses", "nets", "ntk", "regimes",
-    "regression", "stability", "train", "typing", "MaxEntDiffeo", "deform",
+    "aging", "curvature", "data", "diffeo", "diffeo_sweep", "ensemble", "fits", "io", "losses", "nets", "ntk",
+    "regimes", "regression", "stability", "train", "typing", "MaxEntDiffeo", "deform",
     "Dataset", "FCNet", "MLP", "SmallCNN", "Centered",
     "QuadraticHinge", "LinearHinge", "SoftHinge", "CrossEntropy", "MSE", "MultiClassHinge",
     "SoftmaxCrossEntropy", "Adam", "SGD", "GradientFlow", "History",

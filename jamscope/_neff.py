@@ -120,16 +120,16 @@ def _singular_values_gram(model, x, chunk_size):
     return jnp.sqrt(jnp.clip(eigenvalues, 0.0))[::-1]
 
 
-def _check(model: AbstractNet, x: Array) -> None:
+def _check(model: AbstractNet, x: Array, name: str = "x") -> None:
     if model.n_outputs != 1:
         raise ValueError(
             f"N_eff (000 App. A) is defined for scalar-output models, got n_outputs = {model.n_outputs}"
         )
     if len(model.input_shape) != 1:
         raise ValueError(f"N_eff needs vector inputs (P, d), the model takes {model.input_shape}")
-    check_nonempty("x", x)
-    check_trailing_shape("x", x, model.input_shape)
-    check_finite("x", x)
+    check_nonempty(name, x)
+    check_trailing_shape(name, x, model.input_shape)
+    check_finite(name, x)
 
 
 @typechecked
@@ -184,7 +184,7 @@ def n_eff(
     - `method`: ``"auto"``, ``"svd"`` or ``"gram"``. `dense_limit`: largest G that "auto" forms.
     """
     x = data.x
-    _check(model, x)
+    _check(model, x, "data.x")
     check_int_at_least("chunk_size", chunk_size, 1)
     check_int_at_least("dense_limit", dense_limit, 1)
     if rtol is not None:

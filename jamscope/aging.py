@@ -31,7 +31,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax.tree_utils as otu
 
-from ._checks import check_int_at_least, check_positive
+from ._checks import (
+    check_finite,
+    check_int_at_least,
+    check_nonempty,
+    check_positive,
+    check_trailing_shape,
+    is_concrete,
+)
 from .curvature import hessian
 from .data import Dataset
 from .fits import bootstrap_scaling_fit
@@ -91,11 +98,17 @@ def snapshot_schedule(t_w: Waiting, t: Lags, steps: int) -> Int[np.ndarray, " S"
     """The sorted distinct steps {0} ∪ {t_w + t ≤ `steps`} at which θ must be stored so that
     [`msd`][jamscope.aging.msd] can evaluate every Δ(t_w, t_w + t) of the grid (pass it to
     [`train`][jamscope.train.train] as ``snapshot_steps``)."""
+    t_w, t = _check_grid(t_w, t)
+    check_int_at_least("steps", steps, 1)
+    pairs = (t_w[:, None] + t[None, :]).ravel()
+    return np.union1d([0], pairs[pairs <= steps])
+
+
+def _check_grid(t_w, t) -> tuple[np.ndarray, np.ndarray]:
     t_w, t = np.asarray(t_w), np.asarray(t)
     if t_w.size == 0 or t.size == 0 or t_w.min() < 0 or t.min() < 0:
         raise ValueError("`t_w` and `t` must be non-empty and non-negative")
-    pairs = (t_w[:, None] + t[None, :]).ravel()
-    return np.union1d([0], pairs[pairs <= steps])
+    return t_w, t
 
 
 def _indices(snapshot_steps: np.ndarray, t_w: np.ndarray, t: np.ndarray):
@@ -139,6 +152,8 @@ def msd(
     (build them with [`snapshot_schedule`][jamscope.aging.snapshot_schedule]); pairs beyond the last
     snapshot are NaN. Memory: one waiting time at a time, K·T·N numbers.
     """
+    check_finite("snapshots", snapshots)
+    _check_grid(t_w, t)
     steps = np.asarray(snapshot_steps)
     if steps.shape[0] != snapshots.shape[-2]:
         raise ValueError(
@@ -159,6 +174,8 @@ def relaxation_time(
     already above it at the smallest positive lag (no bracketing point).
     """
     check_positive("delta_star", delta_star)
+    if is_concrete(delta) and np.any(np.isinf(np.asarray(delta))):
+        raise ValueError("`delta` must not hold ±inf (NaN marks the pairs past the end of a run)")
     t = jnp.asarray(t, delta.dtype)
     above = (delta >= delta_star) & jnp.broadcast_to(t > 0, delta.shape)
     first = jnp.argmax(above, axis=-1)
@@ -216,6 +233,8 @@ def fit_aging_exponent(
     x = np.asarray(t_w, float)
     if x.shape[0] != values.shape[1]:
         raise ValueError(f"`t_star` must have one column per t_w ({x.shape[0]}), got {values.shape[1]}")
+    if values.shape[0] == 0:
+        raise ValueError(f"`t_star` must hold at least one run, got shape {np.shape(t_star)}")
     low, high = (None if v is None else float(v) for v in (low, high))
     boot = bootstrap_scaling_fit(x, values, low=low, high=high, geometric=True, n_boot=n_boot, seed=seed)
     fit = boot.fit
@@ -227,6 +246,8 @@ def fit_aging_exponent(
 @typechecked
 def scaled_lags(t_w: Waiting, t: Lags, mu: float | int) -> Float[np.ndarray, "W T"]:
     """t / t_w^μ, the variable in which Δ(t_w, t_w + t) of different t_w collapse when t* ∼ t_w^μ."""
+    _check_grid(t_w, t)
+    check_finite("mu", mu)
     return np.asarray(t, float)[None, :] / np.asarray(t_w, float)[:, None] ** mu
 
 
@@ -287,7 +308,12 @@ def _gradient_norms(loss, template, weight_decay, thetas, x, y):
     return jax.lax.map(lambda th: otu.tree_norm(grad(th)), thetas, batch_size=16)
 
 
-def _check_template(template: AbstractNet, snapshots: Array) -> None:
+def _check_template(template: AbstractNet, snapshots: Array, data: Dataset) -> None:
+    check_trailing_shape("data.x", data.x, template.input_shape)
+    check_nonempty("snapshots", snapshots)
+    if snapshots.shape[-2] == 0:
+        raise ValueError(f"`snapshots` must hold at least one θ, got shape {snapshots.shape}")
+    check_finite("snapshots", snapshots)
     n = sum(leaf.size for leaf in jax.tree.leaves(partition(template)[0]))
     if snapshots.shape[-1] != n:
         raise ValueError(
@@ -306,7 +332,7 @@ def gradient_norms(
 ) -> Float[Array, "*K S"]:
     """‖∇_θ L_D(θ)‖ on the whole training set at every snapshot, L_D = mean loss + λ‖θ‖² (003 eq. 1,
     Fig. A.3; λ = `weight_decay`). `template` is one network of the architecture of the snapshots."""
-    _check_template(template, snapshots)
+    _check_template(template, snapshots, data)
     check_positive("weight_decay", weight_decay, allow_zero=True)
     flat = snapshots.reshape(-1, snapshots.shape[-1])
     lam = jnp.asarray(weight_decay, snapshots.dtype)
@@ -321,6 +347,8 @@ def gradient_norm_rms(
     """The root mean square of the gradient norms at the snapshots with step > `after`, per run (003
     Fig. A.3 reports it for t > 10⁴: 0.02, 0.07, 0.12 for H = 1, 2, 3 on LJAT19). The snapshots are
     log-spaced, so this weights late times less than the paper's every-step average."""
+    check_finite("norms", norms)
+    check_int_at_least("after", after, 0)
     late = np.asarray(snapshot_steps) > after
     if not late.any():
         raise ValueError(f"no snapshot after step {after} (`after`)")
@@ -338,7 +366,7 @@ def hessian_spectra(
     """The eigenvalues (ascending) of the full Hessian of L_D = mean loss + λ‖θ‖² (003 eq. 1) on the
     whole training set at each snapshot: the dense H of [`curvature.hessian`][jamscope._hessian.hessian]
     plus 2λI (003 Fig. 7 and A.1 do not say whether they include the L2 term; eq. 1 does)."""
-    _check_template(template, snapshots)
+    _check_template(template, snapshots, data)
     check_positive("weight_decay", weight_decay, allow_zero=True)
     rows = []
     for theta in snapshots:

@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
+from jax.sharding import Mesh
 from tqdm.auto import tqdm
 
 from ._checks import check_int_at_least, check_positive, check_positive_values
@@ -170,6 +171,8 @@ PAPER = AgingConfig(data=("synthetic", "mnist"), runs=50)
 @typechecked
 def load_problem(config: AgingConfig, name: str, key: PRNGKeyArray) -> Dataset:
     """The training and test sets of data set `name` (class labels)."""
+    if name not in PROBLEMS:
+        raise ValueError(f"`name` must be one of {tuple(PROBLEMS)}, got {name!r}")
     problem = config.problem(name)
     if name == "synthetic":
         return ring_mixture(key, problem.n_train, problem.n_test)
@@ -236,7 +239,10 @@ def _test_metrics(models, x, y):
     return eqx.filter_vmap(one)(models)
 
 
-def _train_depth(config: AgingConfig, results: xr.Dataset, index: int, pool: Dataset, key, progress: bool):
+def _train_depth(
+    config: AgingConfig, results: xr.Dataset, index: int, pool: Dataset, key, mesh: Mesh | None,
+    progress: bool,
+):  # fmt: skip
     """Train the runs of one depth and return every stored value of it."""
     problem = config.problem(results.attrs["data"])
     depth, width = int(results["depth"][index]), int(results["width"][index])
@@ -252,7 +258,7 @@ def _train_depth(config: AgingConfig, results: xr.Dataset, index: int, pool: Dat
     models, history = sgd(
         models, loss, pool, steps=problem.steps, key=jax.random.fold_in(key, 1), lr=config.lr,
         batch_size=problem.batch_size, weight_decay=config.weight_decay, n_records=config.n_records,
-        snapshot_steps=jnp.asarray(snapshots), ensemble=True, progress=progress,
+        snapshot_steps=jnp.asarray(snapshots), ensemble=True, mesh=mesh, progress=progress,
     )  # fmt: skip
     template = make(key)
     values = {
@@ -273,8 +279,13 @@ def _train_depth(config: AgingConfig, results: xr.Dataset, index: int, pool: Dat
 
 
 @typechecked
-def run_aging(config: AgingConfig, out: Path, *, progress: bool = True) -> dict[str, xr.Dataset]:
-    """Run (or resume) every data set and depth, saving ``out/aging_<data>.nc`` after each depth."""
+def run_aging(
+    config: AgingConfig, out: Path, *, mesh: Mesh | None = None, progress: bool = True
+) -> dict[str, xr.Dataset]:
+    """Run (or resume) every data set and depth, saving ``out/aging_<data>.nc`` after each depth.
+
+    `mesh`: split the runs of each depth over these devices ([`jamscope.ensemble`][jamscope.ensemble]).
+    """
     key = jax.random.PRNGKey(config.seed)
     all_results = {}
     for name in config.data:
@@ -286,7 +297,7 @@ def run_aging(config: AgingConfig, out: Path, *, progress: bool = True) -> dict[
             results = _empty(config, name, pool)
         todo = [i for i in range(len(config.depths)) if not results["done"].values[i]]
         for i in tqdm(todo, desc=f"aging on {name}", disable=not progress):
-            values = _train_depth(config, results, i, pool, jax.random.fold_in(data_key, 1), progress)
+            values = _train_depth(config, results, i, pool, jax.random.fold_in(data_key, 1), mesh, progress)
             for variable, value in values.items():
                 target = results[variable][i]
                 padded = np.full(target.shape, np.nan)

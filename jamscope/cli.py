@@ -283,8 +283,28 @@ def parser() -> argparse.ArgumentParser:
             )
         else:
             sub.add_argument("--float64", action="store_true", help="compute in float64 (default float32)")
+        if name != "kernels":  # the kernel experiment trains no networks
+            sub.add_argument(
+                "--devices",
+                type=_positive_int,
+                default=None,
+                help="split each seed ensemble over the first N devices (all; 1: plain vmap)",
+            )
         sub.add_argument("--quiet", action="store_true", help="no progress bar")
     return top
+
+
+def _mesh(n_devices: int | None):
+    """The ensemble mesh over the first `n_devices` devices (all by default); None for one device."""
+    import jax
+
+    from .ensemble import ensemble_mesh
+
+    devices = jax.devices()
+    n = len(devices) if n_devices is None else n_devices
+    if n > len(devices):
+        parser().error(f"--devices {n}: only {len(devices)} devices are available")
+    return ensemble_mesh(devices[:n]) if n > 1 else None
 
 
 def config_from(args: argparse.Namespace):
@@ -315,7 +335,8 @@ def _run(args: argparse.Namespace) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     reports = {"jamming": jamming_report, "regimes": regimes_report, "diffeo": diffeo_report}
     report = (reports | {"kernels": kernels_report, "aging": aging_report})[args.command]
-    print(report(config, args.out, progress=not args.quiet))
+    sharding = {} if args.command == "kernels" else {"mesh": _mesh(args.devices)}
+    print(report(config, args.out, progress=not args.quiet, **sharding))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

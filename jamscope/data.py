@@ -377,6 +377,7 @@ def pca(x: Float[Array, " P *input"], n_components: int) -> Float[Array, " P n_c
     The columns of z are uncorrelated with variances the k largest covariance eigenvalues. Runs
     eagerly (NumPy), not inside ``jit``.
     """
+    check_nonempty("x", x)
     flat = np.asarray(x).reshape(x.shape[0], -1)
     check_finite("x", flat)
     check_in_range("n_components", n_components, 1, min(flat.shape))

@@ -225,7 +225,12 @@ def deform(
     """
     check_finite("images", images)
     check_finite("field", field)
-    batch = jnp.broadcast_shapes(images.shape[:-3], field.shape[:-3])
+    try:
+        batch = jnp.broadcast_shapes(images.shape[:-3], field.shape[:-3])
+    except ValueError:
+        raise ValueError(
+            f"the leading axes of `images` {images.shape[:-3]} and `field` {field.shape[:-3]} must broadcast"
+        ) from None
     x = jnp.broadcast_to(images, batch + images.shape[-3:]).reshape((-1,) + images.shape[-3:])
     t = jnp.broadcast_to(field, batch + field.shape[-3:]).reshape((-1,) + field.shape[-3:])
     if x.shape[-2] < 2 or x.shape[-1] < 2:
@@ -298,6 +303,7 @@ def rms_displacement(field: Float[Array, "*batch 2 n n"]) -> Float[Array, "*batc
     s_k = k/(n − 1) (exact for sine series with modes below n − 1)."""
     n = field.shape[-1]
     _check_size(n)
+    check_finite("field", field)
     return jnp.sqrt(jnp.sum(field**2, axis=(-3, -2, -1))) / (n - 1)
 
 
@@ -329,6 +335,7 @@ def max_xi(field: Float[Array, "*batch 2 n n"]) -> Float[Array, "*batch"]:
     """
     n = field.shape[-1]
     _check_size(n)
+    check_finite("field", field)
     q, d = (jnp.asarray(a, field.dtype) for a in _spectral_derivatives(n))
     tau = field[..., 1:-1, 1:-1] / n  # interior, in units of the side
     along_u = jnp.einsum("rj,...aji,ci->...arc", q, tau, d)  # ∂_u τ_a on the grid (columns)

@@ -29,9 +29,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
+from jax.sharding import Mesh
 from tqdm.auto import tqdm
 
-from ._checks import check_int_at_least, check_positive, check_positive_values
+from ._checks import check_finite, check_int_at_least, check_nonempty, check_positive, check_positive_values
 from .data import Dataset, cifar10, digit_images, mnist, stripe
 from .diffeo import (
     Interpolation,
@@ -225,20 +226,20 @@ def _sign_error(outputs, y):
     return jnp.mean(outputs[:, 0] * y <= 0)
 
 
-def _image_point(config: DiffeoConfig, arch: str, p: int, pool: Dataset, probes: Perturbations, key):
+def _image_point(config: DiffeoConfig, arch: str, p: int, pool: Dataset, probes: Perturbations, key, mesh):
     keys = jax.random.split(jax.random.fold_in(key, p), config.seeds)
     initial = ensemble(lambda k: _image_net(config, arch, pool.input_shape, k), keys)
     x = pool.x[:p].reshape((p,) + initial.input_shape)
     data = Dataset(x, pool.y[:p], n_classes=10)
     trained, _ = adam(
         initial, SoftmaxCrossEntropy(), data, steps=config.steps, lr=config.lr, stop_when_fitted=False,
-        ensemble=True, progress=False,
+        ensemble=True, mesh=mesh, progress=False,
     )  # fmt: skip
     states = [_measure(m, probes, pool.x_test, pool.y_test, _class_error) for m in (initial, trained)]
     return states, n_params(_image_net(config, arch, pool.input_shape, keys[0]))
 
 
-def _stripe_point(config: DiffeoConfig, p: int, key):
+def _stripe_point(config: DiffeoConfig, p: int, key, mesh):
     k_data, k_init, k_probe = jax.random.split(jax.random.fold_in(key, p), 3)
     data = stripe(k_data, p, config.stripe_dim, n_test=config.n_test)
     h = config.stripe_width
@@ -248,7 +249,7 @@ def _stripe_point(config: DiffeoConfig, p: int, key):
 
     initial = ensemble(make, jax.random.split(k_init, config.seeds))
     trained, _ = gradient_flow(
-        initial, SoftHinge(20.0), data, steps=config.stripe_steps, ensemble=True, progress=False
+        initial, SoftHinge(20.0), data, steps=config.stripe_steps, ensemble=True, mesh=mesh, progress=False
     )
     probes = invariant_perturbations(k_probe, data.x_test[: config.n_probes], config.stripe_noise)
     states = [_measure(m, probes, data.x_test, data.y_test, _sign_error) for m in (initial.model, trained)]
@@ -275,9 +276,15 @@ def _done(results: xr.Dataset | None) -> set[tuple[str, str, int]]:
 
 
 @typechecked
-def run_diffeo(config: DiffeoConfig, path: Path, *, progress: bool = True) -> xr.Dataset:
+def run_diffeo(
+    config: DiffeoConfig, path: Path, *, mesh: Mesh | None = None, progress: bool = True
+) -> xr.Dataset:
     """Run (or resume) the image and stripe points, saving every finished point to the netCDF file
-    `path` (rewritten atomically; points already in it are skipped). Dims (point, state, seed)."""
+    `path` (rewritten atomically; points already in it are skipped). Dims (point, state, seed).
+
+    `mesh`: split each point's seed ensemble over these devices
+    ([`jamscope.ensemble`][jamscope.ensemble]; None: vmap on one device).
+    """
     results = load_sweep(path, config.to_attrs()["config"])
     todo = [point for point in plan(config) if point not in _done(results)]
     data_key, init_key, probe_key = jax.random.split(jax.random.PRNGKey(config.seed), 3)
@@ -290,10 +297,10 @@ def run_diffeo(config: DiffeoConfig, path: Path, *, progress: bool = True) -> xr
         delta = float(jnp.median(probes.delta))
     for kind, arch, p in tqdm(todo, desc="diffeo sweep", disable=not progress):
         if kind == "image":
-            states, n = _image_point(config, arch, p, pool, probes, init_key)
+            states, n = _image_point(config, arch, p, pool, probes, init_key, mesh)
             point = _point_dataset(kind, arch, p, states, n, delta)
         else:
-            states, n = _stripe_point(config, p, init_key)
+            states, n = _stripe_point(config, p, init_key, mesh)
             point = _point_dataset(kind, arch, p, states, n, float("nan"))
         merged = point if results is None else xr.concat([results, point], dim="point", data_vars="minimal")
         results = merged.assign_attrs(config.to_attrs() | {"experiment": "relative stability (thesis ch. 4)"})
@@ -320,6 +327,9 @@ def deformation_grid(
     temperatures log-spaced around the admissible bands; one field per cutoff (coefficients drawn with
     `key` and scaled by √T). Returns the arguments of
     [`deformation_grid_figure`][jamscope.plot.deformation_grid_figure]."""
+    check_nonempty("image", image)
+    check_finite("image", image)
+    check_int_at_least("n_temperatures", n_temperatures, 2)
     n = image.shape[-1]
     bands = [temperature_range(n, c) for c in config.field_cutoffs]
     temperatures = np.geomspace(min(b[0] for b in bands) / 4, 4 * max(b[1] for b in bands), n_temperatures)

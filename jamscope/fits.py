@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 from scipy.optimize import brentq
 
-from ._checks import check_int_at_least
+from ._checks import check_finite, check_int_at_least
 from .typing import Array, Float, typechecked
 
 __all__ = ["log_binned_density", "PowerLawFit", "power_law_fit", "ScalingFit", "scaling_fit", "offset_fit",
@@ -45,6 +45,7 @@ def log_binned_density(
     this way on log–log axes.
     """
     v = np.asarray(values, dtype=float)
+    check_finite("values", v)
     if n_bins < 1:
         raise ValueError(f"`n_bins` must be ≥ 1, got {n_bins}")
     positive = v[v > 0]
@@ -54,11 +55,13 @@ def log_binned_density(
         low, high = positive[0] / np.sqrt(10.0), positive[0] * np.sqrt(10.0)  # one decade around it
     low = positive.min() if low is None else low
     high = positive.max() if high is None else high
-    if not 0 < low < high:
-        raise ValueError(f"need 0 < `low` < `high`, got low={low}, high={high}")
+    if not 0 < low < high < np.inf:
+        raise ValueError(f"need 0 < `low` < `high` < ∞, got low={low}, high={high}")
     edges = np.logspace(np.log10(low), np.log10(high), n_bins + 1)
     edges[0], edges[-1] = low, high  # 10**log10(v) may round below v and drop the extreme values
     counts, _ = np.histogram(positive, bins=edges)
+    if total is not None:
+        check_int_at_least("total", total, 1)
     total = v.size if total is None else total
     return np.sqrt(edges[:-1] * edges[1:]), counts / (total * np.diff(edges))
 
@@ -113,6 +116,7 @@ def power_law_fit(
     deviation over `n_bootstrap` resamples of the values in the window.
     """
     v = np.asarray(values, dtype=float)
+    check_finite("values", v)
     v = v[v > 0]
     check_int_at_least("n_bootstrap", n_bootstrap, 2)
     if window is None:
@@ -126,7 +130,9 @@ def power_law_fit(
         raise ValueError(f"`window` must satisfy 0 < low < high, got {window}")
     inside = v[(v >= low) & (v <= high)]
     if inside.size < 10:
-        raise ValueError(f"only {inside.size} values fall in the window {window}; need at least 10")
+        raise ValueError(
+            f"only {inside.size} values of `values` fall in the window {window}; need at least 10"
+        )
     span = math.log(high / low)
     logs = np.log(inside / low)
     rng = np.random.default_rng(seed)
@@ -163,6 +169,10 @@ def _window(x, y, low, high):
     x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
     if x.shape != y.shape:
         raise ValueError(f"`x` and `y` must have the same number of values, got {x.size} and {y.size}")
+    check_finite("x", x)
+    for name, bound in (("low", low), ("high", high)):
+        if bound is not None and math.isnan(bound):
+            raise ValueError(f"`{name}` must be a number or None, got {bound}")
     low = -np.inf if low is None else low
     high = np.inf if high is None else high
     keep = (x >= low) & (x <= high) & np.isfinite(x) & np.isfinite(y)
@@ -187,7 +197,8 @@ def scaling_fit(
     xs, ys = np.log(xs[positive]), np.log(ys[positive])
     if xs.size < 2 or np.ptp(xs) == 0:
         raise ValueError(
-            f"need at least two distinct positive x in the window [{low}, {high}], got {xs.size}"
+            f"need at least two distinct positive `x` in the window `low` ≤ x ≤ `high` = [{low}, {high}], "
+            f"got {xs.size}"
         )
     slope, intercept = np.polyfit(xs, ys, 1)
     stderr = _slope_stderr(xs, ys, slope, intercept)
@@ -218,7 +229,8 @@ def offset_fit(
     xs, ys = xs[xs > 0], ys[xs > 0]
     if xs.size < 2 or np.ptp(xs) == 0:
         raise ValueError(
-            f"need at least two distinct positive x in the window [{low}, {high}], got {xs.size}"
+            f"need at least two distinct positive `x` in the window `low` ≤ x ≤ `high` = [{low}, {high}], "
+            f"got {xs.size}"
         )
     design = np.stack([np.ones_like(xs), xs**exponent], axis=1)
     (offset, amplitude), *_ = np.linalg.lstsq(design, ys, rcond=None)

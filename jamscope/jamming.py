@@ -17,9 +17,10 @@ from typing import Literal
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 from tqdm.auto import tqdm
 
-from ._checks import check_in_range, check_int_at_least, check_positive, check_trailing_shape
+from ._checks import check_finite, check_in_range, check_int_at_least, check_positive, check_trailing_shape
 from .data import Dataset
 from .fits import PowerLawFit, log_binned_density, power_law_fit
 from .losses import AbstractMarginLoss
@@ -42,8 +43,14 @@ __all__ = [
 
 
 def _binary_outputs(model: AbstractNet, data: Dataset) -> Array:
-    if model.n_outputs != 1 or data.n_classes != 2:
-        raise ValueError("gaps are defined for scalar-output models on binary ±1 labels (000 eq. 9)")
+    if model.n_outputs != 1:
+        raise ValueError(
+            f"gaps are defined for scalar-output models (000 eq. 9), `model` has {model.n_outputs} outputs"
+        )
+    if data.n_classes != 2:
+        raise ValueError(
+            f"gaps are defined on binary ±1 labels (000 eq. 9), `data.y` has {data.n_classes} classes"
+        )
     check_trailing_shape("data.x", data.x, model.input_shape)
     return outputs(model, data.x)
 
@@ -86,6 +93,7 @@ def fitted_runs(
     L ≳ 10⁻⁶ at the sizes of this package, far above the default floor of 10⁻¹⁰.
     """
     check_positive("loss_floor", loss_floor, allow_zero=True)
+    check_finite("n_unsatisfied", n_unsatisfied)
     return (np.asarray(n_unsatisfied) == 0) | (np.asarray(losses) <= loss_floor)
 
 
@@ -99,8 +107,13 @@ def is_fitted(
     """The fitting criterion at one point of a seed ensemble: at least `fraction` of the K runs
     fitted (see [`fitted_runs`][jamscope.jamming.fitted_runs]); default half of them, a median
     criterion."""
-    check_in_range("fraction", fraction, 0.0, 1.0)
+    _check_fraction(fraction)
     return bool(np.mean(fitted_runs(n_unsatisfied, losses, loss_floor)) >= fraction)
+
+
+def _check_fraction(fraction: float) -> None:
+    if not 0 < fraction <= 1:
+        raise ValueError(f"`fraction` must lie in (0, 1], got {fraction!r}")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -151,6 +164,10 @@ def overlap_distributions(
     """
     g = np.asarray(gaps, dtype=float)
     loss_values = np.asarray(losses, dtype=float)
+    check_finite("losses", loss_values)
+    check_positive("min_value", min_value, allow_zero=True)
+    if np.any(np.isinf(g)):
+        raise ValueError("`gaps` must be finite (NaN marks padding), found ±inf")
     if np.any(loss_values <= 0):
         raise ValueError("`losses` must be > 0: runs at L = 0 have no unsatisfied pattern to rescale")
     z = (g / np.sqrt(loss_values)[:, None])[g > 0]
@@ -230,6 +247,7 @@ def find_jamming(
     width: int | None = None,
     seeds: int = 4,
     fraction: float = 0.5,
+    mesh: Mesh | None = None,
     progress: bool = True,
 ) -> JammingSearch:
     """Bisect for the jamming point: the smallest width (or largest P) whose seed ensemble still
@@ -243,12 +261,15 @@ def find_jamming(
     in P for a given initialisation. At each evaluated value `seeds` networks (keys fixed per value)
     train vmapped as one ensemble with `method`; the value fits when [`is_fitted`][jamscope.jamming.is_fitted]
     holds for their final N_Δ and loss. The papers decrease h from large values instead of bisecting; both
-    locate the same change of outcome when it is monotone.
+    locate the same change of outcome when it is monotone. `mesh` splits each ensemble over devices
+    ([`jamscope.ensemble`][jamscope.ensemble]).
     """
     check_int_at_least("low", low, 1)
     if high <= low:
         raise ValueError(f"`high` must be > `low`, got low={low}, high={high}")
     check_int_at_least("seeds", seeds, 1)
+    check_int_at_least("steps", steps, 1)
+    _check_fraction(fraction)
     if over == "width" and width is not None:
         raise ValueError('`width` is the fixed width of over="n_train"; leave it None for a width search')
     if over == "n_train":
@@ -264,7 +285,9 @@ def find_jamming(
         h, subset = (value, data) if over == "width" else (width, _first(data, value))
         keys = jax.random.split(jax.random.fold_in(key, value), seeds)
         models = ensemble(lambda k: make(k, h), keys)
-        _, history = train(models, loss, subset, method, steps=steps, ensemble=True, progress=False)
+        _, history = train(
+            models, loss, subset, method, steps=steps, ensemble=True, mesh=mesh, progress=False
+        )
         outcomes[value] = np.asarray(history.n_unsatisfied[:, -1])
         losses[value] = np.asarray(history.loss[:, -1])
         counts[value] = n_params(make(keys[0], h))

@@ -89,7 +89,8 @@ class KernelsConfig:
     def __post_init__(self):
         for name in ("dims", "ns", "data_ns", "sphere_dims", "sphere_ns", "data_nn_ns"):
             check_positive_values(name, getattr(self, name), integer=True)
-        for name in ("n_test", "repeats", "data_n_test", "data_repeats", "nn_repeats"):
+        sizes = ("n_test", "repeats", "data_n_test", "data_repeats", "nn_repeats", "fit_low", "data_fit_low")
+        for name in sizes:
             check_int_at_least(name, getattr(self, name), 1)
         check_int_at_least("kpca_points", self.kpca_points, 200)  # β̂ is fitted on 10 ≤ ρ ≤ ñ/10
         for name, values, allowed in (("teachers", self.teachers, ("laplace", "gaussian")),

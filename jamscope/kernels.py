@@ -187,7 +187,9 @@ def kernel_named(name: str, sigma: float | int = 1.0) -> AbstractKernel:
         if nu is not None:
             return Matern(nu, sigma)
     if name not in _KERNELS:
-        raise ValueError(f"unknown kernel {name!r}: expected laplace, gaussian or matern<ν> (e.g. matern1.5)")
+        raise ValueError(
+            f"unknown kernel {name!r} (`name`): expected laplace, gaussian or matern<ν> (e.g. matern1.5)"
+        )
     return _KERNELS[name](sigma)
 
 

@@ -28,7 +28,14 @@ import xarray as xr
 from jaxtyping import DTypeLike
 from tqdm.auto import tqdm
 
-from ._checks import check_finite, check_in_range, check_int_at_least, check_positive_values
+from ._checks import (
+    check_binary_labels,
+    check_finite,
+    check_in_range,
+    check_int_at_least,
+    check_positive,
+    check_positive_values,
+)
 from .fits import bootstrap_scaling_fit
 from .kernels import AbstractKernel, gram, nearest_neighbour_distances
 from .teacher_student import expected_errors, hypersphere, regression_mse, svm_error, teacher_field
@@ -133,8 +140,12 @@ def data_curve(
     _check_sizes(ns)
     check_finite("x", x)
     check_finite("y", y)
+    check_positive("ridge", ridge, allow_zero=True)
+    check_positive("c", c)
     if task not in TASKS:
         raise ValueError(f"`task` must be one of {TASKS}, got {task!r}")
+    if task == "classification":
+        check_binary_labels("y", y)
     check_int_at_least("n_test", n_test, 1)
     check_int_at_least("repeats", repeats, 1)
     if ns[-1] + n_test > x.shape[0]:
@@ -193,6 +204,9 @@ def fit_decay(
     check_in_range("confidence", confidence, 0.0, 1.0)
     low, high = (None if v is None else float(v) for v in (low, high))
     values = np.atleast_2d(np.asarray(curve.transpose(..., "n"), float))
+    if values.size == 0:
+        raise ValueError(f"`curve` must hold at least one value, got sizes {dict(curve.sizes)}")
+    check_finite("curve", values)
     ns = np.asarray(curve["n"], float)
     boot = bootstrap_scaling_fit(ns, values, low=low, high=high, n_boot=n_boot, seed=seed)
     fit = boot.fit
@@ -228,6 +242,7 @@ def nearest_neighbour_curve(
     """⟨δ_min⟩(n): the mean distance from a point to its nearest neighbour within a random subset of n
     points of `x` (thesis ch. 6 §7, eq. 15), dims (repeat, n)."""
     _check_sizes(ns)
+    check_finite("x", x)
     check_int_at_least("repeats", repeats, 1)
     if ns[0] < 2 or ns[-1] > x.shape[0]:
         raise ValueError(f"`ns` must lie in [2, {x.shape[0]}] (the points of `x`), got {ns}")

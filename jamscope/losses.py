@@ -23,7 +23,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ._checks import check_binary_labels, check_class_labels, check_positive
+from ._checks import check_binary_labels, check_class_labels, check_finite, check_positive, is_concrete
 from .nets import AbstractNet, outputs
 from .typing import Array, Bool, Float, Int, Scalar, typechecked
 
@@ -306,6 +306,11 @@ def mean_loss(
 
     With α = `output_scale` = 1 this is the plain loss L = (1/P) Σ ℓ of 000 eq. 9.
     """
+    check_finite("f", f)
+    if is_concrete(y):
+        loss.check_labels(y, 1 if f.ndim == 1 else f.shape[1])
+    if is_concrete(output_scale):
+        check_positive("output_scale", float(output_scale))
     return jnp.mean(loss.value(f, y)) / output_scale**2
 
 

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._checks import check_int_at_least, check_positive, check_trailing_shape
+from ._checks import check_finite, check_int_at_least, check_nonempty, check_positive, check_trailing_shape
 from .typing import Array, Float, PRNGKeyArray, PRNGKeys, PyTree, typechecked
 
 __all__ = [
@@ -383,6 +383,7 @@ class SmallCNN(AbstractNet):
     ):
         check_int_at_least("channels", channels, 1)
         check_int_at_least("n_outputs", n_outputs, 1)
+        check_positive("softplus_beta", softplus_beta)
         for name, n in zip(("C", "H", "W"), input_shape, strict=False):
             check_int_at_least(f"input_shape[{name}]", n, 1)
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
@@ -497,6 +498,7 @@ def flat_params(model: AbstractNet) -> Float[Array, " N"]:
 def with_flat_params(model: AbstractNet, theta: Float[Array, " N"]) -> AbstractNet:
     """`model` with its trainable parameters replaced by the vector θ (the inverse of
     [`flat_params`][jamscope.nets.flat_params]): rebuilds a network from a stored snapshot."""
+    check_finite("theta", theta)
     params, static = partition(model)
     flat, unravel = ravel_pytree(params)
     if theta.shape != flat.shape:
@@ -505,7 +507,9 @@ def with_flat_params(model: AbstractNet, theta: Float[Array, " N"]) -> AbstractN
 
 
 def _check_inputs(model: AbstractNet, x: Array) -> None:
+    check_nonempty("x", x)
     check_trailing_shape("x", x, model.input_shape)
+    check_finite("x", x)
 
 
 @typechecked
@@ -534,6 +538,12 @@ def ensemble(make: Callable[[PRNGKeyArray], AbstractNet], keys: PRNGKeys) -> Abs
 def ensemble_outputs(models: AbstractNet, x: Float[Array, " P *input"]) -> Float[Array, " K P *out"]:
     """Outputs of every member of an ensemble on the same inputs, shape ``(K, P, …)``."""
     _check_inputs(models, x)
+    sizes = {leaf.shape[:1] for leaf in jax.tree.leaves(eqx.filter(models, eqx.is_array))}
+    if len(sizes) != 1 or () in sizes:
+        raise ValueError(
+            "`models` must be an ensemble (from `ensemble`): every array needs the same leading axis K, "
+            f"got leading sizes {sorted(sizes)}"
+        )
     return eqx.filter_vmap(lambda m: jax.vmap(m)(x))(models)
 
 
@@ -541,6 +551,13 @@ def ensemble_outputs(models: AbstractNet, x: Float[Array, " P *input"]) -> Float
 def flat_outputs(model: AbstractNet, x: Float[Array, " P *shape"]) -> Float[Array, " P K"]:
     """f(x_μ) as a ``(P, K)`` array (K = 1 for a scalar network), the inputs first reshaped to the
     model's input shape (an FCNet on images sees them flattened). Works inside ``jit``/``vmap``."""
+    check_nonempty("x", x)
+    if math.prod(x.shape[1:]) != math.prod(model.input_shape):
+        raise ValueError(
+            f"`x` must have {math.prod(model.input_shape)} features per pattern to match the model's input "
+            f"shape {model.input_shape}, got shape {x.shape}"
+        )
+    check_finite("x", x)
     x = x.reshape((x.shape[0],) + model.input_shape)
     return jax.vmap(model)(x).reshape(x.shape[0], -1)
 

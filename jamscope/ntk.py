@@ -37,7 +37,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _structured_ntk as structured
-from ._checks import check_finite, check_int_at_least, check_nonempty, check_same_dtype, check_trailing_shape
+from ._checks import (
+    check_finite,
+    check_int_at_least,
+    check_nonempty,
+    check_positive,
+    check_same_dtype,
+    check_trailing_shape,
+)
 from ._hessian import _chunked
 from .data import Dataset
 from .nets import AbstractNet, Frozen, n_params, partition
@@ -324,6 +331,7 @@ def kernel_change(
     ∝ 1/(α√h) in the lazy regime; O(1) in the feature regime."""
     if jax.tree.structure(partition(model_t)[0]) != jax.tree.structure(partition(model_0)[0]):
         raise ValueError("`model_t` and `model_0` must be the same architecture (same parameter pytree)")
+    _check_inputs(model_t, "x", x)
     theta_t = ntk(model_t, x, method=method, trace=True, chunk_size=chunk_size)
     theta_0 = ntk(model_0, x, method=method, trace=True, chunk_size=chunk_size)
     return jnp.linalg.norm(theta_t - theta_0) / jnp.linalg.norm(theta_0)
@@ -396,7 +404,9 @@ def ntk_regression(
         raise ValueError(f"`ntk_regression` needs a scalar-output model, got n_outputs = {model.n_outputs}")
     if not data.binary:
         raise ValueError("`ntk_regression` needs real-valued (e.g. ±1) labels, `data.y` holds class indices")
+    _check_inputs(model, "data.x", data.x)
     _check_inputs(model, "x_test", x_test)
+    check_positive("ridge", ridge, allow_zero=True)
     k_train = ntk(model, data.x)
     k_test = ntk(model, x_test, data.x)
     f_train, f_test = jax.vmap(model)(data.x), jax.vmap(model)(x_test)

@@ -35,6 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
+from jax.sharding import Mesh
 from tqdm.auto import tqdm
 
 from ._checks import check_in_range, check_int_at_least, check_positive, check_positive_values
@@ -176,7 +177,7 @@ def _relative_weight_change(model_t, model_0) -> jax.Array:
 
 
 def _run_point(
-    config: RegimesConfig, kind: Kind, width: int, alpha: float, data: Dataset, key: PRNGKeyArray
+    config: RegimesConfig, kind: Kind, width: int, alpha: float, data: Dataset, key: PRNGKeyArray, mesh
 ) -> xr.Dataset:
     keys = jax.random.split(jax.random.fold_in(key, width), config.seeds)
     dim = data.x.shape[1]
@@ -188,8 +189,9 @@ def _run_point(
 
     initial = ensemble(make, keys)
     models, history = gradient_flow(
-        initial, SoftHinge(config.sharpness), data, steps=config.steps, ensemble=True, progress=False
-    )
+        initial, SoftHinge(config.sharpness), data, steps=config.steps, ensemble=True, mesh=mesh,
+        progress=False,
+    )  # fmt: skip
     f_test = ensemble_outputs(models, data.x_test)
     f_train = ensemble_outputs(models, data.x)
     x_kernel = data.x_test[: config.kernel_points]
@@ -226,11 +228,15 @@ def _done(results: xr.Dataset | None) -> list[tuple[Kind, int, float]]:
 
 
 @typechecked
-def run_regimes(config: RegimesConfig, path: Path, *, progress: bool = True) -> xr.Dataset:
+def run_regimes(
+    config: RegimesConfig, path: Path, *, mesh: Mesh | None = None, progress: bool = True
+) -> xr.Dataset:
     """Run (or resume) the sweep, saving every finished point to the netCDF file `path`.
 
     The file is rewritten atomically after each point; points already in it are skipped.
     Returns the results with dims (point, seed, test) and the test labels `y_test`.
+    `mesh`: split each point's seed ensemble over these devices
+    ([`jamscope.ensemble`][jamscope.ensemble]; None: vmap on one device).
     """
     results = load_sweep(path, config.to_attrs()["config"])
     done = _done(results)
@@ -238,7 +244,7 @@ def run_regimes(config: RegimesConfig, path: Path, *, progress: bool = True) -> 
     data_key, init_key = jax.random.split(jax.random.PRNGKey(config.seed))
     data = load_data(config, data_key) if todo or results is None else None
     for kind, width, alpha in tqdm(todo, desc="regimes sweep", disable=not progress):
-        point = _run_point(config, kind, width, alpha, data, init_key)
+        point = _run_point(config, kind, width, alpha, data, init_key, mesh)
         point["y_test"] = ("test", np.asarray(data.y_test, dtype=float))
         merged = point if results is None else xr.concat([results, point], dim="point", data_vars="minimal")
         results = merged.assign_attrs(

@@ -65,6 +65,9 @@ def kernel_coefficients(
     )
     tolerance = k_train.shape[0] * float(jnp.finfo(k_train.dtype).eps) if tolerance is None else tolerance
     check_positive(name, tolerance, allow_zero=cholesky)
+    for other, value in (("rtol", rtol), ("jitter", jitter)):
+        if value is not None and other != name:  # the tolerance of the other solver: checked all the same
+            check_positive(other, value, allow_zero=other == "jitter")
     dtype = k_train.dtype
     return solve(k_train, y.astype(dtype), jnp.asarray(ridge, dtype), jnp.asarray(tolerance, dtype))
 

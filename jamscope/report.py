@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from jax.sharding import Mesh
 
 from .aging_sweep import (
     AgingConfig,
@@ -147,13 +148,15 @@ def _first_jammed(results: xr.Dataset, depth, p) -> str:
 
 
 @typechecked
-def jamming_report(config: SweepConfig, out: Path, *, progress: bool = True) -> str:
+def jamming_report(
+    config: SweepConfig, out: Path, *, mesh: Mesh | None = None, progress: bool = True
+) -> str:
     """Run (or resume) the sweep into ``out/jamming.nc`` and write the figures of 000 to `out`:
     ``jamming_transition.png`` (Fig. 6), ``jamming_point.png`` (Fig. 5c), ``hessian_spectra.png``
     (Fig. 7, of the jammed run next to the transition whose Hp has the most non-zero modes) and
     ``overlaps.png`` (Fig. 8). Returns the summary of [`summarize_sweep`][jamscope.report.summarize_sweep]."""
     path = out / "jamming.nc"
-    results = run_sweep(config, path, progress=progress)
+    results = run_sweep(config, path, mesh=mesh, progress=progress)
     written = [path]
 
     def save(fig, name):
@@ -244,12 +247,14 @@ def _fluctuation_lines(fits: FluctuationFits | str, config: RegimesConfig) -> li
 
 
 @typechecked
-def regimes_report(config: RegimesConfig, out: Path, *, progress: bool = True) -> str:
+def regimes_report(
+    config: RegimesConfig, out: Path, *, mesh: Mesh | None = None, progress: bool = True
+) -> str:
     """Run (or resume) the regimes sweep into ``out/regimes.nc``, draw ``out/regimes.png`` (thesis
     ch. 3 Figs. 3–5, 001 Fig. 4) and ``out/fluctuations.png`` (004 Figs. 2, 5, 7), and return the
     summary of [`summarize_regimes`][jamscope.report.summarize_regimes]."""
     path = out / "regimes.nc"
-    results = run_regimes(config, path, progress=progress)
+    results = run_regimes(config, path, mesh=mesh, progress=progress)
     stats = ensemble_statistics(results)
     written = [path, out / "regimes.png"]
     regimes_figure(stats, config).savefig(written[-1], dpi=120)
@@ -311,7 +316,9 @@ def summarize_diffeo(summary: xr.Dataset, fields: xr.Dataset) -> str:
 
 
 @typechecked
-def diffeo_report(config: DiffeoConfig, out: Path, *, progress: bool = True) -> str:
+def diffeo_report(
+    config: DiffeoConfig, out: Path, *, mesh: Mesh | None = None, progress: bool = True
+) -> str:
     """Run (or resume) the sweep into ``out/diffeo.nc``, measure the fields into
     ``out/diffeo_fields.nc``, and draw ``diffeo_grid.png`` (Fig. 1), ``diffeo_fields.png`` (Fig. 8),
     ``stability.png`` (Figs. 3-right, 6) and ``stripe.png`` (Fig. 7). Returns
@@ -319,7 +326,7 @@ def diffeo_report(config: DiffeoConfig, out: Path, *, progress: bool = True) -> 
     import jax
 
     path = out / "diffeo.nc"
-    results = run_diffeo(config, path, progress=progress)
+    results = run_diffeo(config, path, mesh=mesh, progress=progress)
     summary = stability_summary(results)
     key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 7)
     n = image_side(config)
@@ -461,11 +468,13 @@ def summarize_aging(results: dict[str, xr.Dataset]) -> str:
 
 
 @typechecked
-def aging_report(config: AgingConfig, out: Path, *, progress: bool = True) -> str:
+def aging_report(
+    config: AgingConfig, out: Path, *, mesh: Mesh | None = None, progress: bool = True
+) -> str:
     """Run (or resume) the experiment into ``out/aging_<data>.nc`` and draw ``aging_<data>.png`` (003 Figs. 2,
     5, 6) and ``aging_training_<data>.png`` (Figs. 1, 4, 7, A.1, A.3) for each data set. Returns
     [`summarize_aging`][jamscope.report.summarize_aging]."""
-    results = run_aging(config, out, progress=progress)
+    results = run_aging(config, out, mesh=mesh, progress=progress)
     written, parts = [], []
     for name, result in results.items():
         fits, collapse = aging_fits(result), collapse_exponents(result)

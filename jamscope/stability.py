@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import check_finite, check_positive
+from ._checks import check_finite, check_nonempty, check_positive
 from .diffeo import AbstractDiffeo, Interpolation, deform, rms_displacement, smoothed
 from .typing import Array, Float, PRNGKeyArray, typechecked
 
@@ -85,6 +85,9 @@ def matched_noise(
     image (thesis ch. 4 §3; the norm is matched per image and per field, as in the public code)."""
     if x.shape != deformed.shape:
         raise ValueError(f"`deformed` must have the shape of `x`, {x.shape}, got {deformed.shape}")
+    check_nonempty("x", x)
+    check_finite("x", x)
+    check_finite("deformed", deformed)
     g = jax.random.normal(key, x.shape, x.dtype)
     scale = _norms(deformed - x) / _norms(g)
     return g * scale.reshape((-1,) + (1,) * (x.ndim - 1))
@@ -98,6 +101,7 @@ def perturb(
     interpolation: Interpolation = "bilinear",
 ) -> Perturbations:
     """One field τ_μ per image, the deformed τ_μ x_μ, the reference x̃ and the noisy x̃ + η_μ."""
+    check_nonempty("x", x)
     check_finite("x", x)
     if x.shape[-1] != x.shape[-2]:
         raise ValueError(f"`x` must hold square images (C, n, n), got {x.shape[1:]}")
@@ -122,6 +126,7 @@ def invariant_perturbations(
     x_⊥ = (x_{k+1}, …, x_d) and η isotropic in all d directions, both of norm `noise_norm`; the first
     `n_informative` = k coordinates are x_∥. [`stability_of`][jamscope.stability.stability_of] then
     gives R_f of eq. 6 (and D_f, G_f with the same denominator ⟨‖f(x) − f(z)‖²⟩)."""
+    check_nonempty("x", x)
     check_finite("x", x)
     check_positive("noise_norm", noise_norm)
     if not 0 <= n_informative < x.shape[1]:

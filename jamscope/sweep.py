@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
+from jax.sharding import Mesh
 from tqdm.auto import tqdm
 
 from ._checks import check_in_range, check_int_at_least, check_positive, check_positive_values
@@ -95,6 +96,11 @@ class SweepConfig:
             check_positive(name, getattr(self, name))
         check_positive("lr_floor", self.lr_floor, allow_zero=True)
         check_positive("bias_scale", self.bias_scale, allow_zero=True)
+        low, high = self.spectra_window
+        if not 0 <= low <= high:
+            raise ValueError(
+                f"`spectra_window` must be a range 0 ≤ low ≤ high of P/N, got {self.spectra_window}"
+            )
         if self.data == "digits":
             check_in_range("n_train", max(self.n_train), 1, 1797)
         if self.data == "mnist" and self.data_root is None:
@@ -127,6 +133,8 @@ PAPER = SweepConfig(
 def fc_param_count(config: SweepConfig, width: int, depth: int) -> int:
     """N of the sweep's FCNet at (width, depth): Σ fan_in · fan_out weights, plus one bias per
     neuron when `bias_scale` > 0 (000 eqs. 6–8)."""
+    check_int_at_least("width", width, 1)
+    check_int_at_least("depth", depth, 1)
     dim = width if config.dim_equals_width else config.dim
     sizes = [dim] + [width] * depth + [1]
     weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
@@ -175,7 +183,9 @@ def _summaries(loss, models, data: Dataset) -> dict[str, np.ndarray]:
     return out
 
 
-def _run_point(config: SweepConfig, depth: int, width: int, data: Dataset, key: PRNGKeyArray) -> xr.Dataset:
+def _run_point(
+    config: SweepConfig, depth: int, width: int, data: Dataset, key: PRNGKeyArray, mesh: Mesh | None
+) -> xr.Dataset:
     keys = jax.random.split(jax.random.fold_in(jax.random.fold_in(key, depth), width), config.seeds)
     dim = data.x.shape[1]
 
@@ -186,7 +196,7 @@ def _run_point(config: SweepConfig, depth: int, width: int, data: Dataset, key: 
     loss = QuadraticHinge(margin=config.margin)
     models, history = adam(
         models, loss, data, steps=config.steps, lr=config.lr, decay_every=config.decay_every,
-        lr_floor=config.lr_floor, ensemble=True, progress=False,
+        lr_floor=config.lr_floor, ensemble=True, mesh=mesh, progress=False,
     )  # fmt: skip
     f = ensemble_outputs(models, data.x)
     n, p = fc_param_count(config, width, depth), data.n_train
@@ -226,8 +236,14 @@ def _done(results: xr.Dataset | None) -> set[tuple[int, int, int]]:
 
 
 @typechecked
-def run_sweep(config: SweepConfig, path: Path, *, progress: bool = True) -> xr.Dataset:
-    """Run (or resume) the sweep, saving every finished point to the netCDF file `path`."""
+def run_sweep(
+    config: SweepConfig, path: Path, *, mesh: Mesh | None = None, progress: bool = True
+) -> xr.Dataset:
+    """Run (or resume) the sweep, saving every finished point to the netCDF file `path`.
+
+    `mesh`: split each point's seed ensemble over these devices
+    ([`jamscope.ensemble`][jamscope.ensemble]; None: vmap on one device).
+    """
     results = load_sweep(path, config.to_attrs()["config"])
     done = _done(results)
     todo = [point for point in plan(config) if point not in done]
@@ -240,7 +256,7 @@ def run_sweep(config: SweepConfig, path: Path, *, progress: bool = True) -> xr.D
             datasets[dim] = _load_data(config, data_key, dim)
         full = datasets[dim]
         data = Dataset(full.x[:p], full.y[:p])
-        point = _run_point(config, depth, width, data, init_key)
+        point = _run_point(config, depth, width, data, init_key, mesh)
         merged = point if results is None else xr.concat([results, point], dim="point", join="outer")
         results = merged.assign_attrs(
             config.to_attrs() | {"experiment": "jamming sweep (000 §III–VI)", "optimizer": "full-batch Adam"}

@@ -24,7 +24,7 @@ import numpy as np
 from jaxtyping import DTypeLike
 from sklearn.svm import SVC
 
-from ._checks import check_binary_labels, check_finite, check_int_at_least, check_positive
+from ._checks import check_binary_labels, check_finite, check_int_at_least, check_nonempty, check_positive
 from .kernels import AbstractKernel, gram
 from .regression import kernel_coefficients
 from .typing import Array, Float, PRNGKeyArray, typechecked
@@ -50,6 +50,15 @@ def hypersphere(key: PRNGKeyArray, n: int, d: int, dtype: DTypeLike | None = Non
     return z / jnp.linalg.norm(z, axis=1, keepdims=True)
 
 
+def _check_arrays(**arrays) -> None:
+    """Every array non-empty (along both axes of a matrix) and finite."""
+    for name, a in arrays.items():
+        check_nonempty(name, a)
+        if np.ndim(a) == 2:
+            check_nonempty(name, a.T)
+        check_finite(name, a)
+
+
 @jax.jit
 def _cholesky(k, jitter):
     return jnp.linalg.cholesky(k + jitter * jnp.eye(k.shape[0], dtype=k.dtype))
@@ -65,6 +74,9 @@ def teacher_field(
     factorization succeeds (smooth teachers such as the Gaussian have numerically singular Gram
     matrices). It adds independent noise of variance ε to the labels, which sets a floor to the MSE.
     """
+    if count is not None:
+        check_int_at_least("count", count, 1)
+    _check_arrays(x=x)
     k = gram(teacher, x)
     eps = x.shape[0] * float(jnp.finfo(x.dtype).eps)
     for power in range(12):
@@ -99,6 +111,7 @@ def expected_errors(
 ) -> Float[Array, " q"]:
     """E_Z (Z(x) − Ẑ(x))² per test point x from the Gram blocks 𝕂_S, k_S(x), 𝕂_T, k_T(x) of the student
     and the teacher (both with k(0) = 1); see [`expected_mse`][jamscope.teacher_student.expected_mse]."""
+    _check_arrays(ks_train=ks_train, ks_cross=ks_cross, kt_train=kt_train, kt_cross=kt_cross)
     a = kernel_coefficients(ks_train, ks_cross, ridge=ridge, solver="cholesky", jitter=jitter)
     return _expected_errors(a, kt_train, kt_cross, jnp.ones((), ks_train.dtype))
 
@@ -120,6 +133,7 @@ def expected_mse(
     remaining average is over the random points. `ridge`, `jitter`: as in
     [`kernel_regression`][jamscope.regression.kernel_regression] with ``solver="cholesky"``.
     """
+    _check_arrays(x_train=x_train, x_test=x_test)
     errors = expected_errors(
         gram(student, x_train),
         gram(student, x_train, x_test),
@@ -144,7 +158,7 @@ def regression_mse(
     """MSE = (1/q) Σ (Ẑ_S(x) − Z(x))² (thesis ch. 6 eq. 4) of Ẑ_S = k_S(x)ᵀ (𝕂_S + λ n I + ε I)⁻¹ Z (eq. 3),
     solved by Cholesky with the tiny jitter ε
     (see [`kernel_coefficients`][jamscope.regression.kernel_coefficients])."""
-    check_finite("z_test", z_test)
+    _check_arrays(k_train=k_train, z_train=z_train, k_test=k_test, z_test=z_test)
     a = kernel_coefficients(k_train, z_train, ridge=ridge, solver="cholesky", jitter=jitter)
     return jnp.mean((k_test.astype(a.dtype) @ a - z_test) ** 2)
 
@@ -164,6 +178,7 @@ def svm_error(
     with a single class predicts that class.
     """
     check_positive("c", c)
+    _check_arrays(k_train=k_train, k_test=k_test)
     check_binary_labels("y_train", y_train)
     check_binary_labels("y_test", y_test)
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)

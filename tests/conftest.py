@@ -31,3 +31,32 @@ def float64_for_every_test():
     in-process must not leave it to the next test."""
     yield
     jax.config.update("jax_enable_x64", True)
+
+
+_FUZZ_COUNTS = ".cache/fuzz-counts"
+
+
+def pytest_sessionstart(session):
+    """Clear the fuzz case counts of an earlier run (in the controller only, not in xdist workers)."""
+    if not hasattr(session.config, "workerinput"):
+        import shutil
+
+        shutil.rmtree(session.config.rootpath / _FUZZ_COUNTS, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print the number of cases tests/test_fuzz.py tried per function (written by each worker)."""
+    import json
+
+    counts = {}
+    for path in sorted((config.rootpath / _FUZZ_COUNTS).glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            counts[record["function"]] = counts.get(record["function"], 0) + record["cases"]
+    if not counts:
+        return
+    terminalreporter.section("fuzz cases per function")
+    width = max(map(len, counts))
+    for name in sorted(counts):
+        terminalreporter.write_line(f"{name:<{width}}  {counts[name]:>5}")
+    terminalreporter.write_line(f"{'total':<{width}}  {sum(counts.values()):>5}  ({len(counts)} functions)")

@@ -78,8 +78,8 @@ def test_examples_reach_their_experiment_with_the_smoke_options(command, tmp_pat
 
     called = {}
 
-    def record(config, out, *, progress=True):
-        called.update(config=config, out=out, progress=progress)
+    def record(config, out, *, progress=True, **sharding):
+        called.update(config=config, out=out, progress=progress, **sharding)
         return "recorded"
 
     monkeypatch.setattr(report, f"{command}_report", record)
@@ -90,6 +90,8 @@ def test_examples_reach_their_experiment_with_the_smoke_options(command, tmp_pat
     quick = cli.config_from(cli.parser().parse_args([command]))
     assert called["out"] == tmp_path and not called["progress"]
     assert type(called["config"]) is type(quick) and called["config"] != quick
+    if command != "kernels":  # by default the seed ensembles are split over every device (4 here)
+        assert called["mesh"].size == jax.device_count() == 4
 
 
 def test_hessian_example_runs_in_smoke_mode(tmp_path):

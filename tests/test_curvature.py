@@ -279,7 +279,7 @@ def test_bad_arguments_are_named_before_any_jit():
         decompose(loss, multi, ds)
     with pytest.raises(ValueError, match="scalar-output"):
         n_eff(multi, ds)
-    with pytest.raises(ValueError, match="`x` must have per-pattern shape"):
+    with pytest.raises(ValueError, match="`data.x` must have per-pattern shape"):
         n_eff(model, data.Dataset(jnp.ones((5, 2)), y))
 
 
