@@ -32,14 +32,13 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ._checks import check_finite, check_nonempty, check_trailing_shape
-from .nets import AbstractNet
+from .nets import AbstractNet, ensemble_size
 from .typing import Array, Float, PyTree, typechecked
 
 __all__ = [
     "AXIS",
     "ensemble_mesh",
     "default_mesh",
-    "ensemble_size",
     "ensemble_map",
     "ensemble_mean_and_variance",
     "gather",
@@ -64,20 +63,6 @@ def default_mesh() -> Mesh | None:
     """[`ensemble_mesh`][jamscope.ensemble.ensemble_mesh] over all devices when there are several,
     None (plain vmap) on a single device."""
     return ensemble_mesh() if jax.device_count() > 1 else None
-
-
-@typechecked
-def ensemble_size(models: PyTree) -> int:
-    """K, the length of the leading axis shared by every array of an ensemble."""
-    sizes = {
-        np.shape(a)[0] if np.ndim(a) else None for a in jax.tree.leaves(eqx.filter(models, eqx.is_array))
-    }
-    if len(sizes) != 1 or None in sizes:
-        raise ValueError(
-            "`models` must be an ensemble: every array with the same leading axis K, "
-            f"got leading sizes {sizes}"
-        )
-    return sizes.pop()
 
 
 def _padded_size(k: int, mesh: Mesh | None) -> int:

@@ -42,6 +42,7 @@ __all__ = [
     "flat_params",
     "with_flat_params",
     "ensemble",
+    "ensemble_size",
     "ensemble_outputs",
     "flat_outputs",
     "layer_maps",
@@ -535,15 +536,24 @@ def ensemble(make: Callable[[PRNGKeyArray], AbstractNet], keys: PRNGKeys) -> Abs
 
 
 @typechecked
+def ensemble_size(models: PyTree) -> int:
+    """K, the length of the leading axis shared by every array of an ensemble."""
+    sizes = {
+        np.shape(a)[0] if np.ndim(a) else None for a in jax.tree.leaves(eqx.filter(models, eqx.is_array))
+    }
+    if len(sizes) != 1 or None in sizes:
+        raise ValueError(
+            "`models` must be an ensemble: every array with the same leading axis K, "
+            f"got leading sizes {sizes}"
+        )
+    return sizes.pop()
+
+
+@typechecked
 def ensemble_outputs(models: AbstractNet, x: Float[Array, " P *input"]) -> Float[Array, " K P *out"]:
     """Outputs of every member of an ensemble on the same inputs, shape ``(K, P, …)``."""
     _check_inputs(models, x)
-    sizes = {leaf.shape[:1] for leaf in jax.tree.leaves(eqx.filter(models, eqx.is_array))}
-    if len(sizes) != 1 or () in sizes:
-        raise ValueError(
-            "`models` must be an ensemble (from `ensemble`): every array needs the same leading axis K, "
-            f"got leading sizes {sorted(sizes)}"
-        )
+    ensemble_size(models)
     return eqx.filter_vmap(lambda m: jax.vmap(m)(x))(models)
 
 

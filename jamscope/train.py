@@ -39,11 +39,10 @@ from .ensemble import (
     _place_members,
     _replicate,
     _take_members,
-    ensemble_size,
     gather,
 )
 from .losses import AbstractLoss, mean_loss
-from .nets import AbstractNet, flat_params, partition
+from .nets import AbstractNet, ensemble_size, flat_params, partition
 from .typing import Array, Bool, Float, Int, PRNGKeyArray, PRNGKeys, PyTree, typechecked
 
 __all__ = [

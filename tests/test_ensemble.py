@@ -74,7 +74,7 @@ def test_sharded_training_equals_vmapped_training(problem, method, k, exact):
     sharded_model, sharded = js.train.train(
         models, loss, data, method, mesh=ensemble.ensemble_mesh(), **kwargs
     )
-    assert ensemble.ensemble_size(sharded_model) == k
+    assert nets.ensemble_size(sharded_model) == k
     assert sharded.loss.shape == plain.loss.shape and sharded.snapshots.shape[0] == k
     assert_close(plain_model, sharded_model, exact)
     assert_close(eqx.tree_at(lambda h: h.wall_time, plain, sharded.wall_time), sharded, exact)

@@ -791,7 +791,7 @@ case("train.gradient_flow", train.gradient_flow,
 # ensemble
 _PAIR = lambda: nets.ensemble(lambda k: nets.FCNet(k, 3, 4, 2), jax.random.split(KEY, 2))  # noqa: E731
 case("ensemble.ensemble_mesh", ensemble.ensemble_mesh, lambda: dict(devices=O(None, bad=([],))))
-case("ensemble.ensemble_size", ensemble.ensemble_size, lambda: dict(models=O(_PAIR(), bad=(f_()["fc"],))))
+case("nets.ensemble_size", nets.ensemble_size, lambda: dict(models=O(_PAIR(), bad=(f_()["fc"],))))
 case("ensemble.ensemble_map", ensemble.ensemble_map,
      lambda: dict(fn=O(nets.flat_params), models=O(_PAIR(), bad=(f_()["fc"],)), mesh=O(None)))
 case("ensemble.ensemble_mean_and_variance", ensemble.ensemble_mean_and_variance,
