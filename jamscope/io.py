@@ -23,6 +23,7 @@ from typing import Any
 import jax
 import numpy as np
 import xarray as xr
+from jax.experimental import multihost_utils
 from tqdm.auto import tqdm
 
 from .typing import typechecked
@@ -186,13 +187,17 @@ def run_points(
     Returns the keys of all `points`, in order. Points already stored are skipped (never
     recomputed); duplicates in `points` run once. Killed at any moment, the sweep loses at most the
     point in progress: run it again with the same points to resume. With several processes
-    (``jax.distributed``) every process computes each point and process 0 writes it.
+    (``jax.distributed``) every process computes each point and process 0 writes it; the list of
+    points to compute is process 0's, so that all processes run the same collective programs.
     """
     points = list(points)
     if not all(isinstance(point, tuple) and len(point) == 2 for point in points):
         raise ValueError("`points` must be (config, seed) pairs")
     keys = [point_key(config, seed) for config, seed in points]
-    todo = {key: point for key, point in zip(keys, points, strict=True) if not has_point(store, *point)}
+    done = np.array([has_point(store, *point) for point in points], dtype=bool)
+    if jax.process_count() > 1:
+        done = np.asarray(multihost_utils.broadcast_one_to_all(done))
+    todo = {key: point for key, point, finished in zip(keys, points, done, strict=True) if not finished}
     for config, seed in tqdm(list(todo.values()), disable=not progress, desc="points", leave=False):
         results = compute(config, seed)
         if jax.process_index() == 0:
