@@ -31,8 +31,7 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ._checks import check_finite, check_nonempty, check_trailing_shape
-from .nets import AbstractNet, ensemble_size
+from .nets import AbstractNet, _check_inputs, ensemble_size
 from .typing import Array, Float, PyTree, typechecked
 
 __all__ = [
@@ -164,9 +163,7 @@ def ensemble_mean_and_variance(
     k = ensemble_size(models)
     if k < 2:
         raise ValueError(f"`models` must hold at least 2 members for a variance, got K = {k}")
-    check_nonempty("x", x)
-    check_trailing_shape("x", x, models.input_shape)
-    check_finite("x", x)
+    _check_inputs(models, x)
     f = ensemble_map(lambda m, x: jax.vmap(m)(x), models, x, mesh=mesh)
     mean = jnp.mean(f, axis=0)
     return mean, jnp.sum((f - mean[None]) ** 2, axis=0) / (k - 1)
