@@ -1,111 +1,203 @@
-"""Benchmark: training seed ensembles vmapped, and the full-batch Adam loop against a plain one.
+"""Benchmark: full-batch Adam on the jamming problem, and the steps to a certified end state.
 
-    python benchmarks/bench_training.py             # K = 8, P = 400, d = 10, h = 16, L = 2, 20000 steps
-    python benchmarks/bench_training.py --steps 2000 --width 64 --n-train 1000
+    python benchmarks/bench_training.py --part speed     # (a) steps/s against PyTorch, minutes
+    python benchmarks/bench_training.py --part end       # (b) steps to an end state, ≈ 30 min
+    python benchmarks/bench_training.py --part speed --sizes 11 --steps 2000   # a quick look
 
-Prints, in one process on the same problem (ReLU FCNet, quadratic hinge, full-batch Adam, float32):
-1. wall time of one vmapped ensemble of K networks vs K sequential `jamscope.train.adam` runs, and
-   the ratio (target: well above 1 on CPU, ~K on a GPU);
-2. steps per second of `jamscope.train.adam` (``lax.while_loop`` under ``jit``, records at
-   log-spaced steps) vs the textbook loop: ``optax.adam`` with a jitted step called from a Python
-   ``for`` loop that reads the loss back every step, and the ratio.
-Times exclude compilation (each path runs once before it is timed). Early stopping is off so that
-every path does exactly `--steps` steps.
+All in float64, on 000's problem: ReLU `nets.MLP` in the standard parametrization, orthogonal
+weights, zero biases, d = h, L = 3, P = 1000 centred points on the sphere with balanced labels, the
+quadratic hinge (ε = 1/2), Adam at lr 10⁻⁴.
 
-Measured on 2 CPU cores (float32): 20000 steps, N = 432: vmapped 2.8 s vs sequential 6.6 s (2.3×);
-24 700 vs 13 100 steps/s (1.9×). Each of the ~100 log-spaced records costs ~5 ms of dispatch and
-host sync, so for short runs (2000 steps, N = 4800) the loop is 0.6× the plain one; a bare
-``lax.scan`` of the same step reaches 5600 steps/s there, the Python loop 3500.
+(a) **Speed.** Steps per second of `jamscope.train.train` with the end criterion on (its records and
+plateau test are part of the cost; `min_steps` above the budget so that every run does exactly
+`--steps` steps) against the same loop in PyTorch, the authors' framework (`torch.nn.Linear` layers,
+`torch.optim.Adam`, the loss read back every step as a training loop that logs does), at h = 11
+(N ≈ 400) and h = 51 (N ≈ 8000): one run, and an ensemble of 8 (jamscope: one vmapped call; PyTorch:
+8 runs one after the other). The dgemm limit is 6PN flops per step (forward 2PN, backward 4PN) at
+the float64 matrix-product rate measured in the same process (a 2000 × 2000 product in XLA).
+
+(b) **Steps to an end state.** Runs on both sides of N* (P = 300, L = 2: h = 8, P/N = 2.2, and h = 6,
+P/N = 3.8; 4 seeds each) trained (i) with the paper's schedule, lr 10⁻⁴ ÷ 10 every 2.5·10⁵ steps for
+2·10⁶ steps, stopping at N_Δ = 0 (000 §III: a run that has not fitted by then counts as jammed), and
+(ii) at lr 10⁻⁴ held, each run stopping at its certified end state
+([`EndCriterion`][jamscope.end_state.EndCriterion]). Printed per run: the outcome and the steps of
+both, and the loss and N_Δ of both at their ends. The ratio of steps is the speed-up for the same
+outcome; a run that (ii) leaves undecided has none.
 """
 
 import argparse
+import json
+import platform
 import time
 
-import equinox as eqx
 import jax
-import optax
 
-import jamscope as js
+jax.config.update("jax_enable_x64", True)
+
+import numpy as np  # noqa: E402
+
+import jamscope as js  # noqa: E402
+from jamscope.end_state import OUTCOMES, EndCriterion  # noqa: E402
+
+P, DEPTH, MARGIN, LR = 1000, 3, 0.5, 1e-4
 
 
-def problem(args):
-    key = jax.random.PRNGKey(0)
-    data = js.data.random_sphere(key, args.n_train, args.dim)
-    keys = jax.random.split(jax.random.fold_in(key, 1), args.members)
+def problem(width: int, n_train: int = P, depth: int = DEPTH, seed: int = 0):
+    key = jax.random.PRNGKey(seed)
+    data = js.data.random_sphere(key, n_train, width, center=True, balanced=True)
 
     def make(k):
-        return js.FCNet(k, args.dim, args.width, args.depth, "relu", init="orthogonal")
+        return js.MLP(k, width, width, depth, "relu", init="orthogonal")
 
-    return data, make, keys
+    return data, make, jax.random.split(jax.random.fold_in(key, 1), 8)
 
 
-def timed(fn) -> float:
-    jax.block_until_ready(jax.tree.leaves(fn()))  # compile and warm up
+def dgemm_rate() -> float:
+    """float64 flop/s of a 2000 × 2000 matrix product in XLA, best of 5."""
+    a = jax.random.normal(jax.random.PRNGKey(0), (2000, 2000))
+    product = jax.jit(lambda u, v: u @ v)
+    product(a, a).block_until_ready()
+    best = min(_seconds(lambda: product(a, a).block_until_ready()) for _ in range(5))
+    return 2 * 2000**3 / best
+
+
+def _seconds(fn) -> float:
     start = time.perf_counter()
-    jax.block_until_ready(jax.tree.leaves(fn()))
+    fn()
     return time.perf_counter() - start
 
 
-def jamscope_run(model, data, args, ensemble=False):
-    return js.train.adam(
-        model, js.QuadraticHinge(), data, steps=args.steps, lr=1e-2, stop_when_fitted=False,
-        ensemble=ensemble, progress=False,
-    )  # fmt: skip
-
-
-def plain_optax_loop(model, data, args):
-    """The textbook loop: a jitted optax step, called from Python, the loss read back each step."""
-    loss = js.QuadraticHinge()
-    params, static = js.nets.partition(model)
-    optimizer = optax.adam(1e-2)
-
-    @jax.jit
-    def step(params, state):
-        def objective(p):
-            return js.losses.objective(loss, eqx.combine(p, static), data.x, data.y)
-
-        value, grads = jax.value_and_grad(objective)(params)
-        updates, state = optimizer.update(grads, state, params)
-        return optax.apply_updates(params, updates), state, value
+def jamscope_steps_per_second(models, data, steps: int, ensemble: bool) -> float:
+    end = EndCriterion(min_steps=10 * steps)  # judged at every record, never decided within the budget
 
     def run():
-        p, state = params, optimizer.init(params)
-        history = []
-        for _ in range(args.steps):
-            p, state, value = step(p, state)
-            history.append(float(value))  # the host sync of a loop that logs its loss
-        return p
+        _, history = js.train.train(
+            models, js.QuadraticHinge(MARGIN), data, js.Adam(lr=LR), steps=steps, end=end,
+            stop_when_fitted=False, ensemble=ensemble, progress=False,
+        )  # fmt: skip
+        jax.block_until_ready(history.loss)
 
-    return run
+    run()  # compile
+    return steps / _seconds(run)
+
+
+def torch_steps_per_second(model, data, steps: int) -> float:
+    import torch
+
+    torch.set_num_threads(2)
+    x = torch.tensor(np.asarray(data.x), dtype=torch.float64)
+    y = torch.tensor(np.asarray(data.y), dtype=torch.float64)
+    layers = []
+    for w, b in zip(model.weights, model.biases, strict=True):
+        linear = torch.nn.Linear(w.shape[1], w.shape[0], dtype=torch.float64)
+        with torch.no_grad():
+            linear.weight.copy_(torch.tensor(np.asarray(w)))
+            linear.bias.copy_(torch.tensor(np.asarray(b)))
+        layers += [linear, torch.nn.ReLU()]
+    net = torch.nn.Sequential(*layers[:-1])
+    optimizer = torch.optim.Adam(net.parameters(), lr=LR)
+
+    def run(n):
+        for _ in range(n):
+            optimizer.zero_grad()
+            gap = MARGIN - y * net(x)[:, 0]
+            loss = 0.5 * torch.relu(gap).pow(2).mean()
+            loss.backward()
+            optimizer.step()
+            float(loss)  # the host read of a loop that logs its loss
+
+    run(20)
+    return steps / _seconds(lambda: run(steps))
+
+
+def speed(args) -> list[dict]:
+    rate = dgemm_rate()
+    rows = []
+    for width in args.sizes:
+        data, make, keys = problem(width)
+        model = make(keys[0])
+        n = js.nets.n_params(model)
+        flops = 6 * P * n
+        ours = jamscope_steps_per_second(model, data, args.steps, ensemble=False)
+        theirs = torch_steps_per_second(model, data, args.steps)
+        ensemble = jamscope_steps_per_second(js.nets.ensemble(make, keys), data, args.steps, ensemble=True)
+        theirs_8 = theirs / 8  # 8 runs one after the other
+        row = {
+            "h": width, "N": n, "P": P, "steps": args.steps, "jamscope_steps_per_s": ours,
+            "torch_steps_per_s": theirs, "ratio_single": ours / theirs,
+            "jamscope_ensemble_of_8_steps_per_s": ensemble, "torch_8_runs_steps_per_s": theirs_8,
+            "ratio_ensemble": ensemble / theirs_8, "dgemm_gflops": rate / 1e9,
+            "dgemm_limit_steps_per_s": rate / flops, "fraction_of_dgemm_limit": ours * flops / rate,
+            "fraction_of_dgemm_limit_ensemble": 8 * ensemble * flops / rate,
+        }  # fmt: skip
+        rows.append(row)
+        print(f"h = {width}, N = {n}, P = {P}, float64, {args.steps} steps, dgemm {rate / 1e9:.1f} GFlop/s")
+        print(f"  one run:     jamscope {ours:8.0f} steps/s, PyTorch {theirs:8.0f}: {ours / theirs:.2f}×; "
+              f"{row['fraction_of_dgemm_limit']:.0%} of the dgemm limit ({rate / flops:.0f} steps/s)")
+        print(f"  8 runs:      jamscope vmapped {ensemble:8.0f} ensemble steps/s, PyTorch {theirs_8:8.0f} "
+              f"(8 runs in turn): {ensemble / theirs_8:.2f}×; "
+              f"{row['fraction_of_dgemm_limit_ensemble']:.0%} of the dgemm limit")  # fmt: skip
+    return rows
+
+
+def end_states(args) -> list[dict]:
+    rows = []
+    loss = js.QuadraticHinge(MARGIN)
+    for width in (8, 6):
+        data, make, keys = problem(width, n_train=300, depth=2)
+        models = js.nets.ensemble(make, keys[:4])
+        n = 2 * width * width + width
+        start = time.perf_counter()
+        _, paper = js.train.train(
+            models, loss, data, js.Adam(lr=LR, decay_every=250_000, lr_floor=1e-11), steps=2_000_000,
+            ensemble=True, n_records=150, progress=False,
+        )  # fmt: skip
+        paper_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        _, ours = js.train.train(
+            models, loss, data, js.Adam(lr=LR), steps=args.budget, end=EndCriterion(), ensemble=True,
+            n_records=150, progress=False,
+        )  # fmt: skip
+        ours_seconds = time.perf_counter() - start
+        print(f"h = {width}, N = {n} weights, P = 300 (P/N = {300 / n:.2f}): paper schedule "
+              f"{paper_seconds:.0f} s, certified {ours_seconds:.0f} s (ensemble of 4, wall)")
+        for k in range(4):
+            paper_outcome = "fitted" if int(paper.n_unsatisfied[k, -1]) == 0 else "not fitted"
+            row = {
+                "h": width, "N": n, "P": 300, "seed": k,
+                "paper_outcome": paper_outcome, "paper_steps": int(paper.step[k, -1]),
+                "paper_loss": float(paper.loss[k, -1]), "paper_n_delta": int(paper.n_unsatisfied[k, -1]),
+                "outcome": OUTCOMES[int(ours.outcome[k])], "steps": int(ours.step[k, -1]),
+                "loss": float(ours.loss[k, -1]), "n_delta": int(ours.n_unsatisfied[k, -1]),
+            }  # fmt: skip
+            row["step_ratio"] = row["paper_steps"] / row["steps"] if row["outcome"] != "undecided" else None
+            rows.append(row)
+            print(f"  seed {k}: paper {paper_outcome:>10} at {row['paper_steps']:>8} steps "
+                  f"(L = {row['paper_loss']:.3g}, N_Δ = {row['paper_n_delta']}); "
+                  f"certified {row['outcome']:>9} at {row['steps']:>8} steps "
+                  f"(L = {row['loss']:.3g}, N_Δ = {row['n_delta']})"
+                  + (f": {row['step_ratio']:.1f}× fewer steps" if row["step_ratio"] else ""))  # fmt: skip
+    return rows
 
 
 def main() -> None:
     cli = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    cli.add_argument("--members", type=int, default=8, help="ensemble size K")
-    cli.add_argument("--n-train", type=int, default=400)
-    cli.add_argument("--dim", type=int, default=10)
-    cli.add_argument("--width", type=int, default=16)
-    cli.add_argument("--depth", type=int, default=2)
-    cli.add_argument("--steps", type=int, default=20_000)
+    cli.add_argument("--part", choices=("speed", "end", "all"), default="all")
+    cli.add_argument("--sizes", type=lambda s: [int(v) for v in s.split(",")], default=[11, 51],
+                     help="widths h = d of the speed part (L = 3: h = 11 → N ≈ 400, h = 51 → N ≈ 8000)")
+    cli.add_argument("--steps", type=int, default=5000, help="steps per timing of the speed part")
+    cli.add_argument("--budget", type=int, default=3_000_000, help="step budget of the certified runs")
+    cli.add_argument("--json", help="also write the rows to this file")
     args = cli.parse_args()
-    data, make, keys = problem(args)
-    n = js.nets.n_params(make(keys[0]))
-    print(f"K = {args.members}, P = {args.n_train}, d = {args.dim}, h = {args.width}, L = {args.depth}, "
-          f"N = {n}, {args.steps} full-batch Adam steps, {jax.devices()[0].platform}")  # fmt: skip
-
-    models = js.nets.ensemble(make, keys)
-    vmapped = timed(lambda: jamscope_run(models, data, args, ensemble=True))
-    sequential = timed(lambda: [jamscope_run(make(k), data, args) for k in keys])
-    print(f"  ensemble of {args.members}, vmapped:   {vmapped:7.2f} s")
-    print(f"  {args.members} sequential runs:        {sequential:7.2f} s")
-    print(f"  ratio sequential / vmapped:  {sequential / vmapped:.1f}×")
-
-    single = make(keys[0])
-    ours = timed(lambda: jamscope_run(single, data, args))
-    plain = timed(plain_optax_loop(single, data, args))
-    print(f"  jamscope.train.adam:         {args.steps / ours:9.0f} steps/s")
-    print(f"  optax + Python loop:         {args.steps / plain:9.0f} steps/s")
-    print(f"  ratio:                       {plain / ours:.1f}×")
+    print(f"{platform.processor() or platform.machine()}, {jax.devices()[0].platform}, jax {jax.__version__}")
+    rows = {}
+    if args.part in ("speed", "all"):
+        rows["speed"] = speed(args)
+    if args.part in ("end", "all"):
+        rows["end"] = end_states(args)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(rows, handle, indent=1)
 
 
 if __name__ == "__main__":

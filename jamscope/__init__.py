@@ -1,8 +1,8 @@
 """jamscope: the physics of deep-learning loss landscapes, in JAX.
 
 ``import jamscope as js``: the modules are `js.nets`, `js.losses`, `js.data`, `js.train`,
-`js.curvature`, `js.ntk`, `js.regression`, `js.regimes`, `js.diffeo`, `js.stability`,
-`js.diffeo_sweep`, `js.aging`, `js.ensemble`, `js.fits`, `js.io`; the experiments' modules
+`js.end_state`, `js.jamming`, `js.curvature`, `js.ntk`, `js.regression`, `js.regimes`, `js.diffeo`,
+`js.stability`, `js.diffeo_sweep`, `js.aging`, `js.ensemble`, `js.fits`, `js.io`; the experiments' modules
 (`js.aging_sweep`, `js.kernel_sweep`, …) and `js.plot` are imported by name; the most used names
 are re-exported flat (`js.FCNet`, `js.QuadraticHinge`, …).
 """
@@ -13,9 +13,11 @@ from . import (
     data,
     diffeo,
     diffeo_sweep,
+    end_state,
     ensemble,
     fits,
     io,
+    jamming,
     losses,
     nets,
     ntk,
@@ -40,7 +42,8 @@ from .nets import MLP, Centered, FCNet, SmallCNN
 from .train import SGD, Adam, GradientFlow, History
 
 __all__ = [
-    "aging", "curvature", "data", "diffeo", "diffeo_sweep", "ensemble", "fits", "io", "losses", "nets", "ntk",
+    "aging", "curvature", "data", "diffeo", "diffeo_sweep", "end_state", "ensemble", "fits", "io", "jamming",
+    "losses", "nets", "ntk",
     "regimes", "regression", "stability", "train", "typing", "MaxEntDiffeo", "deform",
     "Dataset", "FCNet", "MLP", "SmallCNN", "Centered",
     "QuadraticHinge", "LinearHinge", "SoftHinge", "CrossEntropy", "MSE", "MultiClassHinge",

@@ -2,9 +2,11 @@
 
 The generic route of [`decompose`][jamscope._hessian.decompose] pushes N basis tangents through
 the network (forward over reverse): ≈ 12 P N² flops, the cost of ``jax.hessian``. For an
-[`FCNet`][jamscope.nets.FCNet] (also inside [`Centered`][jamscope.nets.Centered]) the parameters of
-layer l enter only through its preactivation z_l = s_l W_l u_l + β b_l (s_l = 1/√fan_in, u_l the
-layer input), which gives the Hessian in closed form from small per-pattern objects. With
+[`FCNet`][jamscope.nets.FCNet] or an [`MLP`][jamscope.nets.MLP] (also inside
+[`Centered`][jamscope.nets.Centered]) the parameters of layer l enter only through its
+preactivation z_l = s_l W_l u_l + β b_l (u_l the layer input; s_l = 1/√fan_in and β = `bias_scale`
+in the NTK parametrization of FCNet, s_l = β = 1 in the standard one of MLP), which gives the
+Hessian in closed form from small per-pattern objects. With
 W̃_l = [W_l | b_l] and ũ_l = [u_l ; β/s_l] (so z_l = s_l W̃_l ũ_l), δ_l = ∂F_μ/∂z_l,
 E_lk = ∂²F_μ/∂z_l∂z_k (the Hessian in preactivation space, (Σ_l width_l)² entries) and
 A_lk = ∂ũ_l/∂z_k (how a change of z_k, k < l, moves the input of layer l):
@@ -23,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .nets import AbstractNet, Centered, FCNet, activation_function
+from .nets import MLP, AbstractNet, Centered, FCNet, activation_function
 from .typing import Array
 
 __all__ = ["supports", "fc_hp"]
@@ -32,16 +34,26 @@ _HIGHEST = jax.lax.Precision.HIGHEST
 
 
 def supports(model: AbstractNet) -> bool:
-    """Whether `model` is an FCNet, bare or centered (the layer-block route applies)."""
-    return isinstance(model, FCNet) or (isinstance(model, Centered) and isinstance(model.model, FCNet))
+    """Whether `model` is an FCNet or an MLP, bare or centered (the layer-block route applies)."""
+    net = model.model if isinstance(model, Centered) else model
+    return isinstance(net, FCNet | MLP)
 
 
-def _unwrap(model: AbstractNet) -> tuple[FCNet, float | Array]:
-    """The FCNet and the factor α of F = α (f − f₀) (1 for a bare network): ∇∇F = α ∇∇f."""
+def _unwrap(model: AbstractNet) -> tuple[FCNet | MLP, float | Array]:
+    """The network and the factor α of F = α (f − f₀) (1 for a bare network): ∇∇F = α ∇∇f."""
     return (model.model, model.alpha) if isinstance(model, Centered) else (model, 1.0)
 
 
-def _ravel_permutation(net: FCNet) -> np.ndarray:
+def _layout(net: FCNet | MLP):
+    """(s_l per layer, β or None without biases, σ): z_l = s_l W_l u_l + β b_l, u_{l+1} = σ(z_l)."""
+    if isinstance(net, MLP):
+        return [1.0] * len(net.weights), 1.0, activation_function(net.activation, 1.0, normalize=False)
+    sigma = activation_function(net.activation, net.softplus_beta, net.normalize_activation)
+    bias = net.bias_scale if net.biases is not None else None
+    return [1.0 / math.sqrt(w.shape[1]) for w in net.weights], bias, sigma
+
+
+def _ravel_permutation(net: FCNet | MLP) -> np.ndarray:
     """perm[r] = position in the augmented layout [W̃_0, W̃_1, …] of entry r of `flat_params`
     (ravel order: W_0, …, W_L row-major, then b_0, …, b_L)."""
     has_bias = net.biases is not None
@@ -59,9 +71,9 @@ def _ravel_permutation(net: FCNet) -> np.ndarray:
     return np.concatenate(weight_part + bias_part)
 
 
-def _pattern_terms(net: FCNet, xi, ci):
+def _pattern_terms(net: FCNet | MLP, xi, ci):
     """For one pattern: the inputs ũ_l, δ_l = ∂F/∂z_l, E = ∂²F/∂z∂z and ∂h/∂z (hidden outputs)."""
-    sigma = activation_function(net.activation, net.softplus_beta, net.normalize_activation)
+    scales, bias, sigma = _layout(net)
     outs = [w.shape[0] for w in net.weights]
     splits = np.cumsum(outs)[:-1].tolist()
 
@@ -70,9 +82,9 @@ def _pattern_terms(net: FCNet, xi, ci):
         u, inputs, hidden = xi, [], []
         for layer, w in enumerate(net.weights):
             inputs.append(u)
-            z = w @ u / math.sqrt(w.shape[1]) + parts[layer]
-            if net.biases is not None:
-                z = z + net.bias_scale * net.biases[layer]
+            z = scales[layer] * (w @ u) + parts[layer]
+            if bias is not None:
+                z = z + bias * net.biases[layer]
             if layer < len(net.weights) - 1:
                 u = sigma(z)
                 hidden.append(u)
@@ -84,11 +96,8 @@ def _pattern_terms(net: FCNet, xi, ci):
     second = jax.jacfwd(jax.grad(value))(eps)
     hidden_jac = jax.jacfwd(lambda e: forward(e)[2])(eps)
     inputs = forward(eps)[1]
-    if net.biases is not None:
-        inputs = [
-            jnp.append(u, net.bias_scale * math.sqrt(w.shape[1]))
-            for u, w in zip(inputs, net.weights, strict=True)
-        ]
+    if bias is not None:
+        inputs = [jnp.append(u, bias / s) for u, s in zip(inputs, scales, strict=True)]
     return inputs, delta, second, hidden_jac
 
 
@@ -99,14 +108,14 @@ def _pair_product(a, b):
     return out.reshape(a.shape[1:] + b.shape[1:])
 
 
-def _chunk_blocks(net: FCNet, x, c):
+def _chunk_blocks(net: FCNet | MLP, x, c):
     """Layer blocks (a, b), a ≥ b, of Σ_μ c_μ ∇∇f_μ over one chunk, each (out_a, in_a, out_b, in_b)."""
     inputs, delta, second, hidden_jac = jax.vmap(lambda xi, ci: _pattern_terms(net, xi, ci))(x, c)
     outs = [w.shape[0] for w in net.weights]
     z_start = np.concatenate([[0], np.cumsum(outs)])
     h_start = np.concatenate([[0], np.cumsum(outs[:-1])])  # hidden outputs h_1..h_L
-    scales = [1.0 / math.sqrt(w.shape[1]) for w in net.weights]
-    has_bias = net.biases is not None
+    scales, bias, _ = _layout(net)
+    has_bias = bias is not None
     blocks = {}
     for a in range(len(outs)):
         for b in range(a + 1):
@@ -125,7 +134,7 @@ def _chunk_blocks(net: FCNet, x, c):
 
 
 def fc_hp(model: AbstractNet, x, c, mask):
-    """Hp = Σ_μ c_μ ∇∇F(x_μ) in the order of `flat_params`, for an FCNet (bare or centered).
+    """Hp = Σ_μ c_μ ∇∇F(x_μ) in the order of `flat_params`, for an FCNet or MLP (bare or centered).
 
     `x`, `c`, `mask` are already split into chunks ``(n_chunks, chunk, …)``; padded rows have
     mask 0 and contribute nothing.

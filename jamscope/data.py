@@ -180,34 +180,53 @@ def _float_dtype(dtype: DTypeLike | None) -> np.dtype:
     return resolved
 
 
-@partial(jax.jit, static_argnums=(1, 2, 3))
+@partial(jax.jit, static_argnums=(1, 2, 3, 4, 5))
 def _sphere_points(
-    key: PRNGKeyArray, n: int, dim: int, dtype: np.dtype
+    key: PRNGKeyArray, n: int, dim: int, dtype: np.dtype, center: bool, balanced: bool
 ) -> tuple[Float[Array, " n dim"], Float[Array, " n"]]:
     kx, ky = jax.random.split(key)
     z = jax.random.normal(kx, (n, dim), dtype)
+    if center:
+        z = z - jnp.mean(z, axis=0, keepdims=True)
     x = math.sqrt(dim) * z / jnp.linalg.norm(z, axis=1, keepdims=True)
+    if balanced:
+        return x, jnp.where(jnp.arange(n) % 2 == 1, 1.0, -1.0).astype(dtype)
     return x, jax.random.rademacher(ky, (n,), dtype)
 
 
 @typechecked
 def random_sphere(
-    key: PRNGKeyArray, n_train: int, dim: int, n_test: int = 0, dtype: DTypeLike | None = None
+    key: PRNGKeyArray,
+    n_train: int,
+    dim: int,
+    n_test: int = 0,
+    dtype: DTypeLike | None = None,
+    *,
+    center: bool = False,
+    balanced: bool = False,
 ) -> Dataset:
     """Random data of 000 §III: x = √d z/‖z‖, z ~ N(0, I_d), uniform on the sphere of radius √d.
 
-    Labels y_μ = ±1 are i.i.d. with probability 1/2 each: the papers say "random label" without
-    saying whether the classes are balanced exactly, so they are not forced to be. The training
-    and test sets come from independent subkeys of `key`, so the training set does not depend on
-    `n_test`. `dtype` defaults to JAX's default float (float64 when x64 is enabled).
+    Labels y_μ = ±1 are i.i.d. with probability 1/2 each by default: the papers say "random label"
+    without saying whether the classes are balanced exactly. The two options reproduce the
+    authors' public code (``notes/jamming.md`` §6): `center` subtracts the mean of the n Gaussian
+    vectors before projecting them on the sphere, `balanced` gives the alternating labels
+    y_μ = −1, +1, −1, … (exactly balanced, and so is every prefix of even length, which keeps nested
+    training sets balanced). The training and test sets come from independent subkeys of `key`, so
+    the training set does not depend on `n_test`. `dtype` defaults to JAX's default float (float64
+    when x64 is enabled).
     """
     check_int_at_least("n_train", n_train, 1)
     check_int_at_least("dim", dim, 1)
     check_int_at_least("n_test", n_test, 0)
+    if center:  # one centred point is the zero vector, which has no direction
+        check_int_at_least("n_train", n_train, 2)
+        if n_test:
+            check_int_at_least("n_test", n_test, 2)
     dtype = _float_dtype(dtype)
     k_train, k_test = jax.random.split(key)
-    x, y = _sphere_points(k_train, n_train, dim, dtype)
-    x_test, y_test = _sphere_points(k_test, n_test, dim, dtype) if n_test else (None, None)
+    x, y = _sphere_points(k_train, n_train, dim, dtype, center, balanced)
+    x_test, y_test = _sphere_points(k_test, n_test, dim, dtype, center, balanced) if n_test else (None, None)
     return Dataset(x, y, x_test, y_test)
 
 

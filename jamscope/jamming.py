@@ -6,11 +6,16 @@
   0 < Δ < ε is unsatisfied but still correctly classified.
 - [`overlap_distributions`][jamscope.jamming.overlap_distributions]: P₊(z), z = Δ/√L for Δ > 0, and
   P₋(Δ) for Δ < 0 (000 §VI, Fig. 8), log-binned, with fitted exponents P₊ ∼ z^θ, P₋ ∼ |Δ|^(−γ).
+- N* from end states (the one definition used everywhere): [`point_outcome`][jamscope.jamming.point_outcome]
+  turns the certified end states of a seed ensemble ([`jamscope.end_state`][jamscope.end_state]) into
+  the outcome of one point, and [`jamming_bracket`][jamscope.jamming.jamming_bracket] brackets P/N*
+  between the largest fitted and the smallest jammed ratio P/N (000 §III, Figs. 5c and 6).
 - [`find_jamming`][jamscope.jamming.find_jamming]: bisection in the width at fixed P (or in P at
-  fixed width) for the point where training stops reaching N_Δ = 0 within its budget (000 §III).
+  fixed width) for that change of outcome.
 """
 
 import dataclasses
+import math
 from collections.abc import Callable
 from typing import Literal
 
@@ -22,6 +27,7 @@ from tqdm.auto import tqdm
 
 from ._checks import check_finite, check_in_range, check_int_at_least, check_positive, check_trailing_shape
 from .data import Dataset
+from .end_state import FITTED, JAMMED, UNDECIDED, EndCriterion
 from .fits import PowerLawFit, log_binned_density, power_law_fit
 from .losses import AbstractMarginLoss
 from .nets import AbstractNet, ensemble, n_params, outputs
@@ -34,11 +40,10 @@ __all__ = [
     "n_misclassified",
     "OverlapDistributions",
     "overlap_distributions",
+    "point_outcome",
+    "jamming_bracket",
     "JammingSearch",
     "find_jamming",
-    "LOSS_FLOOR",
-    "fitted_runs",
-    "is_fitted",
 ]
 
 
@@ -73,42 +78,46 @@ def n_misclassified(model: AbstractNet, data: Dataset) -> Int[Array, ""]:
     return jnp.sum(data.y * _binary_outputs(model, data) <= 0)
 
 
-LOSS_FLOOR = 1e-10
-"""Below this loss a run counts as fitted even with patterns left at Δ = 0⁺ (see `fitted_runs`)."""
-
-
 @typechecked
-def fitted_runs(
-    n_unsatisfied: Real[Array, " K"] | Real[np.ndarray, " K"],
-    losses: Float[Array, " K"] | Float[np.ndarray, " K"],
-    loss_floor: float = LOSS_FLOOR,
-) -> np.ndarray:
-    """Which runs fitted their data: N_Δ = 0, or a loss L ≤ `loss_floor` (000 §III: N* is where
-    L → 0 at the end of training).
+def point_outcome(outcomes: Int[Array, " K"] | Int[np.ndarray, " K"], fraction: float = 0.5) -> int:
+    """The outcome of one point (one N, one P) from the end states of its K runs.
 
-    The second clause is needed because under the quadratic hinge the force on a pattern vanishes
-    with its gap (ℓ′ = Δ₊): gradient descent brings the last unsatisfied patterns to Δ = 0⁺
-    exponentially slowly without crossing, leaving runs with L ~ 10⁻¹⁵–10⁻³² and a few patterns
-    "unsatisfied" by Δ ~ 10⁻⁸ (measured here in float64 and float32). Jammed runs keep
-    L ≳ 10⁻⁶ at the sizes of this package, far above the default floor of 10⁻¹⁰.
+    [`FITTED`][jamscope.end_state.FITTED] when at least `fraction` of the runs fitted (default half:
+    a median criterion); [`JAMMED`][jamscope.end_state.JAMMED] when so many runs are certified
+    jammed that fewer than `fraction` would fit even if every undecided run did;
+    [`UNDECIDED`][jamscope.end_state.UNDECIDED] otherwise. Undecided runs never count as fitted or
+    jammed.
     """
-    check_positive("loss_floor", loss_floor, allow_zero=True)
-    check_finite("n_unsatisfied", n_unsatisfied)
-    return (np.asarray(n_unsatisfied) == 0) | (np.asarray(losses) <= loss_floor)
+    _check_fraction(fraction)
+    codes = np.asarray(outcomes)
+    if codes.size == 0 or not np.all(np.isin(codes, (UNDECIDED, FITTED, JAMMED))):
+        raise ValueError(f"`outcomes` must be a non-empty array of end-state codes 0, 1, 2, got {codes}")
+    if np.mean(codes == FITTED) >= fraction:
+        return FITTED
+    return JAMMED if np.mean(codes != JAMMED) < fraction else UNDECIDED
 
 
 @typechecked
-def is_fitted(
-    n_unsatisfied: Real[Array, " K"] | Real[np.ndarray, " K"],
-    losses: Float[Array, " K"] | Float[np.ndarray, " K"],
-    fraction: float = 0.5,
-    loss_floor: float = LOSS_FLOOR,
-) -> bool:
-    """The fitting criterion at one point of a seed ensemble: at least `fraction` of the K runs
-    fitted (see [`fitted_runs`][jamscope.jamming.fitted_runs]); default half of them, a median
-    criterion."""
-    _check_fraction(fraction)
-    return bool(np.mean(fitted_runs(n_unsatisfied, losses, loss_floor)) >= fraction)
+def jamming_bracket(
+    p_over_n: Real[Array, " M"] | Real[np.ndarray, " M"],
+    outcomes: Int[Array, " M"] | Int[np.ndarray, " M"],
+) -> tuple[float, float]:
+    """(r_fitted, r_jammed) with P/N* ∈ [r_fitted, r_jammed): r_jammed is the smallest ratio P/N
+    whose point is jammed and r_fitted the largest ratio below it whose point fitted
+    ([`point_outcome`][jamscope.jamming.point_outcome]); the points may vary N at fixed P (000 Fig. 5c)
+    or P at fixed N (000 Fig. 6). Undecided points in between widen the bracket; NaN where no fitted
+    point lies below a jammed one.
+    """
+    ratio, codes = np.asarray(p_over_n, dtype=float), np.asarray(outcomes)
+    if ratio.shape != codes.shape:
+        raise ValueError(
+            f"`p_over_n` and `outcomes` must have one entry per point, got {ratio.shape} and {codes.shape}"
+        )
+    jammed = ratio[codes == JAMMED]
+    if jammed.size == 0:
+        return math.nan, math.nan
+    below = ratio[(codes == FITTED) & (ratio < jammed.min())]
+    return (float(below.max()), float(jammed.min())) if below.size else (math.nan, math.nan)
 
 
 def _check_fraction(fraction: float) -> None:
@@ -208,15 +217,18 @@ class JammingSearch:
     """The outcome of [`find_jamming`][jamscope.jamming.find_jamming].
 
     - `over`: ``"width"`` (P fixed) or ``"n_train"`` (width fixed).
-    - `fitting`, `jammed`: the adjacent searched values where the ensemble fits (N_Δ = 0) and where
-      it does not; N* lies between the parameter counts `n_params_fitting` and `n_params_jammed`
-      (width search) and P* between `jammed` and `fitting` (P search). None when `bracketed` is False.
-    - `bracketed`: whether the end points behaved as required (jammed at small width / large P,
-      fitting at large width / small P); if not, widen the range or the training budget.
-    - `outcomes`, `losses`: the final N_Δ and loss of every seed at every evaluated value
-      (value → array of K).
+    - `fitting`, `jammed`: the adjacent searched values whose points fitted and jammed
+      ([`point_outcome`][jamscope.jamming.point_outcome]); N* lies between the parameter counts
+      `n_params_jammed` and `n_params_fitting` (width search) and P* between `fitting` and `jammed`
+      (P search). None when `bracketed` is False.
+    - `bracketed`: whether the search ended on two adjacent decided values. If not, `undecided`
+      names the value whose point the budget left undecided (raise `steps`), or is None when an end
+      point behaved against the requirement (jammed at small width / large P, fitting at large
+      width / small P: widen the range).
+    - `outcomes`, `losses`, `end_states`: the final N_Δ, loss and end-state code of every seed at
+      every evaluated value (value → array of K).
     - `n_params`: N at every evaluated value. `steps`: the training budget per run; `fraction`: the
-      share of fitted seeds that counts as fitting.
+      share of fitted seeds that makes a point fit.
     """
 
     over: str
@@ -225,11 +237,17 @@ class JammingSearch:
     n_params_fitting: int | None
     n_params_jammed: int | None
     bracketed: bool
+    undecided: int | None
     outcomes: dict[int, np.ndarray]
     losses: dict[int, np.ndarray]
+    end_states: dict[int, np.ndarray]
     n_params: dict[int, int]
     steps: int
     fraction: float
+
+
+class _Undecided(Exception):
+    pass
 
 
 @typechecked
@@ -247,21 +265,25 @@ def find_jamming(
     width: int | None = None,
     seeds: int = 4,
     fraction: float = 0.5,
+    end: EndCriterion | None = None,
     mesh: Mesh | None = None,
     progress: bool = True,
 ) -> JammingSearch:
-    """Bisect for the jamming point: the smallest width (or largest P) whose seed ensemble still
-    fits (N_Δ = 0, or L below the floor of [`fitted_runs`][jamscope.jamming.fitted_runs]) within
-    `steps` steps (000 §III; thesis ch. 2 App. B).
+    """Bisect for the jamming point: the smallest width (or largest P) whose seed ensemble fits
+    (000 §III; thesis ch. 2 App. B), from certified end states only.
 
     ``over="width"``: `make(key, h)` builds a network of width h; the whole `data` is used and h is
     bisected in [`low`, `high`] (jammed at `low`, fitting at `high`). ``over="n_train"``: the width
     is `width`, the training set is the first P patterns of `data` and P is bisected in
-    [`low`, `high`] (fitting at `low`, jammed at `high`); nested subsets make the outcome monotone
-    in P for a given initialisation. At each evaluated value `seeds` networks (keys fixed per value)
-    train vmapped as one ensemble with `method`; the value fits when [`is_fitted`][jamscope.jamming.is_fitted]
-    holds for their final N_Δ and loss. The papers decrease h from large values instead of bisecting; both
-    locate the same change of outcome when it is monotone. `mesh` splits each ensemble over devices
+    [`low`, `high`] (fitting at `low`, jammed at `high`); the initial weights are the same for every
+    P (one key), so the outcome is monotone in P when the end states are (nested training sets).
+    At each evaluated value `seeds` networks train vmapped as one ensemble with `method` for at
+    most `steps` steps, each stopping when fitted or certified jammed by `end` (default
+    [`EndCriterion()`][jamscope.end_state.EndCriterion], see [`jamscope.end_state`][jamscope.end_state]);
+    [`point_outcome`][jamscope.jamming.point_outcome]
+    decides the point. A point left undecided by the budget stops the search (`bracketed` False).
+    The papers decrease h from large values instead of bisecting; both locate the same change of
+    outcome when it is monotone. `mesh` splits each ensemble over devices
     ([`jamscope.ensemble`][jamscope.ensemble]).
     """
     check_int_at_least("low", low, 1)
@@ -276,34 +298,45 @@ def find_jamming(
         if width is None:
             raise ValueError('over="n_train" needs the fixed `width`')
         check_in_range("high", high, 2, data.n_train)
+    end = EndCriterion() if end is None else end
     outcomes: dict[int, np.ndarray] = {}
     losses: dict[int, np.ndarray] = {}
+    states: dict[int, np.ndarray] = {}
     counts: dict[int, int] = {}
     bar = tqdm(desc=f"find_jamming over {over}", disable=not progress)
 
     def fits(value: int) -> bool:
         h, subset = (value, data) if over == "width" else (width, _first(data, value))
-        keys = jax.random.split(jax.random.fold_in(key, value), seeds)
+        init = jax.random.fold_in(key, value) if over == "width" else key
+        keys = jax.random.split(init, seeds)
         models = ensemble(lambda k: make(k, h), keys)
         _, history = train(
-            models, loss, subset, method, steps=steps, ensemble=True, mesh=mesh, progress=False
+            models, loss, subset, method, steps=steps, end=end, ensemble=True, mesh=mesh, progress=False
         )
         outcomes[value] = np.asarray(history.n_unsatisfied[:, -1])
         losses[value] = np.asarray(history.loss[:, -1])
+        states[value] = np.asarray(history.outcome)
         counts[value] = n_params(make(keys[0], h))
         bar.update()
-        bar.set_postfix(value=value, fitted=f"{np.mean(fitted_runs(outcomes[value], losses[value])):.2f}")
-        return is_fitted(outcomes[value], losses[value], fraction)
+        bar.set_postfix(value=value, fitted=f"{np.mean(states[value] == FITTED):.2f}")
+        verdict = point_outcome(states[value], fraction)
+        if verdict == UNDECIDED:
+            raise _Undecided(value)
+        return verdict == FITTED
 
     # fitting side and jammed side of the bracket: large width / small P fits
     fit_end, jam_end = (high, low) if over == "width" else (low, high)
-    bracketed = fits(fit_end) and not fits(jam_end)
-    while bracketed and abs(fit_end - jam_end) > 1:
-        middle = (fit_end + jam_end) // 2
-        if fits(middle):
-            fit_end = middle
-        else:
-            jam_end = middle
+    undecided = None
+    try:
+        bracketed = fits(fit_end) and not fits(jam_end)
+        while bracketed and abs(fit_end - jam_end) > 1:
+            middle = (fit_end + jam_end) // 2
+            if fits(middle):
+                fit_end = middle
+            else:
+                jam_end = middle
+    except _Undecided as stop:
+        bracketed, undecided = False, stop.args[0]
     bar.close()
     return JammingSearch(
         over=over,
@@ -312,8 +345,10 @@ def find_jamming(
         n_params_fitting=counts[fit_end] if bracketed else None,
         n_params_jammed=counts[jam_end] if bracketed else None,
         bracketed=bracketed,
+        undecided=undecided,
         outcomes=dict(sorted(outcomes.items())),
         losses=dict(sorted(losses.items())),
+        end_states=dict(sorted(states.items())),
         n_params=dict(sorted(counts.items())),
         steps=steps,
         fraction=fraction,

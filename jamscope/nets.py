@@ -99,19 +99,17 @@ def activation_function(
     return lambda x: a * rho(x)
 
 
-def _orthogonal(key: PRNGKeyArray, shape: tuple[int, int], dtype) -> Array:
-    """Random (semi-)orthogonal matrix with N(0,1)-sized entries: √max(m, n) · Q.
+def _orthogonal(key: PRNGKeyArray, shape: tuple[int, int], dtype, gain: float = 1.0) -> Array:
+    """Random (semi-)orthogonal matrix `gain` · Q of shape (m, n): orthonormal rows (m ≤ n) or columns.
 
-    Q from the QR decomposition of a Gaussian matrix with the sign correction that makes it Haar
-    distributed (Saxe et al., used by 000 §III). The factor √max(m, n) gives entries of unit
-    variance, so that in the NTK parametrization a square layer W/√n is exactly orthogonal.
+    Q from the QR decomposition of an (max, min) Gaussian matrix with the sign correction
+    Q ← Q diag(sign R_ii) that makes it Haar distributed (Saxe et al.; 000 §III, the authors' code).
     """
     m, n = shape
     g = jax.random.normal(key, (max(m, n), min(m, n)), dtype)
     q, r = jnp.linalg.qr(g)
     q = q * jnp.sign(jnp.diagonal(r))[None, :]
-    q = q if m >= n else q.T
-    return math.sqrt(max(m, n)) * q
+    return gain * (q if m >= n else q.T)
 
 
 class AbstractNet(eqx.Module):
@@ -189,7 +187,10 @@ class FCNet(AbstractNet):
         wkeys = jax.random.split(key, 2 * len(sizes))
         shapes = [(fan_out, fan_in) for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True)]
         if init == "orthogonal":
-            self.weights = tuple(_orthogonal(k, s, dtype) for k, s in zip(wkeys, shapes, strict=False))
+            # entries of unit variance: in the NTK parametrization a square W/√n is exactly orthogonal
+            self.weights = tuple(
+                _orthogonal(k, s, dtype, math.sqrt(max(s))) for k, s in zip(wkeys, shapes, strict=False)
+            )
         else:
             self.weights = tuple(jax.random.normal(k, s, dtype) for k, s in zip(wkeys, shapes, strict=False))
         self.biases = (
@@ -251,8 +252,11 @@ class MLP(AbstractNet):
 
     with the raw activation ρ (no unit-variance prefactor, no 1/√fan-in factors), zero biases and
     ``"xavier_uniform"`` weights W ~ U(±√(6/(fan_in + fan_out))) (Glorot & Bengio 2010, the Keras
-    default of 003) or ``"lecun_normal"`` W ~ N(0, 1/fan_in) (the same function at initialization as
-    an [`FCNet`][jamscope.nets.FCNet], but SGD moves each layer at its own rate). It has
+    default of 003), ``"lecun_normal"`` W ~ N(0, 1/fan_in) (the same function at initialization as
+    an [`FCNet`][jamscope.nets.FCNet], but SGD moves each layer at its own rate) or ``"orthogonal"``
+    W = Q with orthonormal rows or columns, gain 1 (QR of a Gaussian matrix with the sign correction:
+    000 §III's hinge runs as in the authors' code, where every layer is a ``torch.nn.Linear`` with
+    zero biases and 000 eqs. 6–8 hold up to the sign of the biases). It has
     P = (d + 1)h + (L − 1)(h + 1)h + (h + 1)K parameters, biases included
     ([`mlp_n_params`][jamscope.nets.mlp_n_params]).
 
@@ -263,7 +267,7 @@ class MLP(AbstractNet):
     - `width`, `depth`: hidden width h ≥ 1 and number of hidden layers L ≥ 1.
     - `activation`: ``"tanh"`` (003), ``"relu"``, ``"softplus"`` or ``"linear"``.
     - `n_outputs`: 1 gives a scalar output, K > 1 a vector of K logits.
-    - `init`: ``"xavier_uniform"`` or ``"lecun_normal"``.
+    - `init`: ``"xavier_uniform"``, ``"lecun_normal"`` or ``"orthogonal"``.
     - `dtype`: parameter dtype (default: JAX's default float).
     """
 
@@ -283,7 +287,7 @@ class MLP(AbstractNet):
         activation: ActivationName = "tanh",
         *,
         n_outputs: int = 1,
-        init: Literal["xavier_uniform", "lecun_normal"] = "xavier_uniform",
+        init: Literal["xavier_uniform", "lecun_normal", "orthogonal"] = "xavier_uniform",
         dtype=None,
     ):
         check_int_at_least("in_dim", in_dim, 1)
@@ -299,6 +303,8 @@ class MLP(AbstractNet):
             if init == "xavier_uniform":
                 limit = math.sqrt(6.0 / (fan_in + fan_out))
                 weights.append(jax.random.uniform(k, (fan_out, fan_in), dtype, -limit, limit))
+            elif init == "orthogonal":
+                weights.append(_orthogonal(k, (fan_out, fan_in), dtype))
             else:
                 weights.append(jax.random.normal(k, (fan_out, fan_in), dtype) / math.sqrt(fan_in))
         self.weights = tuple(weights)
@@ -307,12 +313,23 @@ class MLP(AbstractNet):
         self.n_outputs = n_outputs
         self.activation = activation
 
-    def __call__(self, x: Float[Array, " d"]) -> Float[Array, "*out"]:
+    def preactivations(self, x: Float[Array, " d"]) -> list[Float[Array, " h"]]:
+        """The hidden preactivations z¹ … z^L."""
         rho = _raw_activation(self.activation, 1.0)
+        pre = []
         z = x
         for w, b in zip(self.weights[:-1], self.biases[:-1], strict=True):
-            z = rho(w @ z + b)
-        f = self.weights[-1] @ z + self.biases[-1]
+            pre.append(w @ z + b)
+            z = rho(pre[-1])
+        return pre
+
+    def activations(self, x: Float[Array, " d"]) -> list[Float[Array, " h"]]:
+        """The hidden activations ρ(z¹) … ρ(z^L), first layer first."""
+        rho = _raw_activation(self.activation, 1.0)
+        return [rho(z) for z in self.preactivations(x)]
+
+    def __call__(self, x: Float[Array, " d"]) -> Float[Array, "*out"]:
+        f = self.weights[-1] @ self.activations(x)[-1] + self.biases[-1]
         return f[0] if self.n_outputs == 1 else f
 
 

@@ -43,60 +43,82 @@ def _depth_colors(depths) -> dict[int, str]:
     return {int(d): f"C{i}" for i, d in enumerate(sorted({int(v) for v in depths}))}
 
 
+_OUTCOME_STYLE = {1: ("o", "fitted"), 2: ("s", "jammed (certified)"), 0: ("x", "undecided")}
+
+
 @typechecked
 def jamming_transition_figure(results: xr.Dataset) -> Figure:
-    """000 Fig. 6 from a [`run_sweep`][jamscope.sweep.run_sweep] result: (a) N_Δ/N against P/N,
-    one marker per run and the median per point; (b) N_Δ/N against the final loss L; (c) the number
-    of misclassified patterns against L. Colours: depth L; open markers: fitted runs (L = 0)."""
+    """000 Fig. 6 from a [`run_sweep`][jamscope.sweep.run_sweep] result, by end state: (a) N_Δ/N
+    against P/N (filled: certified fitted or jammed runs, line: median over the certified runs of a
+    point; crosses: undecided runs, excluded from every statistic); (b) N_Δ/N against the final loss L
+    of the certified jammed runs; (c) their misclassified patterns against L. Colours: depth L."""
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(14, 3.8), constrained_layout=True)
     colors = _depth_colors(results["depth"].values)
-    ratio = results["n_delta"] / results["n_params"]
+    ratio = (results["n_delta"] / results["n_weights"]).values
+    outcome = results["outcome"].values.astype(int)
+    loss = results["loss"].values
     for depth, color in colors.items():
         sel = results["depth"].values == depth
-        for p in np.unique(results["n_train"].values[sel]):
-            pts = np.flatnonzero(sel & (results["n_train"].values == p))
+        for width in np.unique(results["width"].values[sel]):
+            pts = np.flatnonzero(sel & (results["width"].values == width))
             order = pts[np.argsort(results["p_over_n"].values[pts])]
-            x = results["p_over_n"].values[order]
-            y = ratio.values[order]
-            a.plot(np.repeat(x[:, None], y.shape[1], 1).ravel(), y.ravel(), ".", color=color, alpha=0.4)
-            a.plot(x, np.median(y, axis=1), "-", color=color, alpha=0.8, label=f"depth {depth}, P = {p}")
-        loss = results["loss"].values[sel].ravel()
-        jammed = loss > 0
-        b.semilogx(
-            loss[jammed], ratio.values[sel].ravel()[jammed], "o", ms=3, color=color, label=f"depth {depth}"
-        )
-        misclassified = results["misclassified"].values[sel].ravel()
-        c.semilogx(loss[jammed], misclassified[jammed], "o", ms=3, color=color, label=f"depth {depth}")
-    a.set(xlabel="P / N", ylabel=r"$N_\Delta / N$", title=r"(a) $N_\Delta/N$ vs $P/N$")
+            x = np.repeat(results["p_over_n"].values[order][:, None], ratio.shape[1], 1)
+            for code, (marker, _) in _OUTCOME_STYLE.items():
+                hit = outcome[order] == code
+                face = color if code else "none"
+                a.plot(x[hit], ratio[order][hit], marker, ms=4, color=color, mfc=face, alpha=0.6)
+            certified = np.where(outcome[order] > 0, ratio[order], np.nan)
+            median = np.array([np.nanmedian(r) if np.any(np.isfinite(r)) else np.nan for r in certified])
+            n = int(results["n_weights"].values[pts[0]])
+            a.plot(x[:, 0], median, "-", color=color, alpha=0.8, label=f"L = {depth}, N = {n}")
+        jammed = sel[:, None] & (outcome == 2)
+        b.semilogx(loss[jammed], ratio[jammed], "s", ms=3, color=color, label=f"L = {depth}")
+        c.semilogx(loss[jammed], results["misclassified"].values[jammed], "s", ms=3, color=color)
+    for code, (marker, name) in _OUTCOME_STYLE.items():
+        a.plot([], [], marker, color="k", mfc="k" if code else "none", label=name)
+    a.axvspan(2.8, 2.9, color="0.85", label="000: P/N* (N ≈ 8000)")
+    a.set(xlabel="P / N", ylabel=r"$N_\Delta / N$", title=r"(a) $N_\Delta/N$ vs $P/N$ (000 Fig. 6a)")
     _legend(a, fontsize=7)
-    b.set(
-        xlabel=r"loss $\mathcal{L}$",
-        ylabel=r"$N_\Delta / N$",
-        title=r"(b) $N_\Delta/N$ vs $\mathcal{L}$ (jammed runs)",
-    )
-    c.set(xlabel=r"loss $\mathcal{L}$", ylabel="misclassified", title=r"(c) misclassified vs $\mathcal{L}$")
+    b.set(xlabel=r"loss $\mathcal{L}$", ylabel=r"$N_\Delta / N$",
+          title=r"(b) certified jammed runs (000 Fig. 6b)")  # fmt: skip
+    c.set(xlabel=r"loss $\mathcal{L}$", ylabel="misclassified", title="(c) misclassified (000 Fig. 6c)")
     _legend(b)
     return fig
 
 
 @typechecked
-def jamming_point_figure(points: xr.Dataset) -> Figure:
-    """000 Fig. 5(c): N* against P per depth, from [`jamming_points`][jamscope.sweep.jamming_points];
-    bars span the bracket [N_jammed, N_fitting]. Lines: the paper's P/N* ≈ 2.85 (N ≈ 8000) and the
-    bound N* ≤ 4P (000 eq. 13)."""
-    fig, ax = plt.subplots(figsize=(5, 4), constrained_layout=True)
-    p = points["n_train"].values
+def jamming_point_figure(points: xr.Dataset, times: xr.Dataset | None = None) -> Figure:
+    """000 Fig. 5(c) and the finite-size trend, from [`jamming_points`][jamscope.sweep.jamming_points]:
+    (a) the jamming point P* against N per depth, bars spanning the bracket of certified runs, with
+    P* = 2.85 N (000, N ≈ 8000) and the bound N* ≤ 4P (000 eq. 13, P* ≥ N/4); (b) P/N* against P*
+    with 000's band 2.8–2.9 and, from `times` ([`jamming_times`][jamscope.sweep.jamming_times]), the
+    brackets known at earlier training times (lighter: earlier)."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     for depth, color in _depth_colors(points["depth"].values).items():
-        row = points.sel(depth=depth)
-        star = row["n_star"].values
-        err = np.stack([star - row["n_jammed"].values, row["n_fitting"].values - star])
-        ax.errorbar(p, star, yerr=err, fmt="o", color=color, capsize=3, label=f"depth {depth}")
-    grid = np.linspace(0, p.max() * 1.1, 50)
-    ax.plot(grid, grid / 2.85, "k--", lw=1, label=r"$P/N^* = 2.85$ (000, $N \approx 8000$)")
-    ax.plot(grid, 4 * grid, "k:", lw=1, label=r"bound $N^* \leq 4P$")
-    ax.set(xlabel="P", ylabel=r"$N^*$", ylim=(0, max(np.nanmax(points["n_fitting"].values), 1) * 1.5))
-    _legend(ax, fontsize=8)
-    ax.set_title("jamming point (000 Fig. 5c)")
+        groups = np.flatnonzero(points["depth"].values == depth)
+        row = points.isel(group=groups)
+        n, low, high = row["n_weights"].values, row["ratio_fitted"].values, row["ratio_jammed"].values
+        a.errorbar(n, n * 0.5 * (low + high), yerr=n * 0.5 * (high - low), fmt="o", color=color, capsize=3,
+                   label=f"L = {depth}")  # fmt: skip
+        p_star = n * 0.5 * (low + high)
+        if times is not None:
+            shown = times["time"].values
+            for i, t in enumerate(shown):
+                past = times.sel(time=t).isel(group=groups)
+                b.vlines(p_star * (1.0 - 0.02 * (len(shown) - i)), past["ratio_fitted"].values,
+                         past["ratio_jammed"].values, color=color, alpha=0.2 + 0.6 * i / len(shown), lw=2)
+        b.errorbar(p_star, 0.5 * (low + high), yerr=0.5 * (high - low), fmt="o", color=color, capsize=3,
+                   label=f"L = {depth}")  # fmt: skip
+    finite = np.isfinite(points["n_weights"].values)
+    grid = np.linspace(0, np.nanmax(points["n_weights"].values[finite]) * 1.1, 50)
+    a.plot(grid, 2.85 * grid, "k--", lw=1, label=r"$P^* = 2.85\,N$ (000, $N \approx 8000$)")
+    a.plot(grid, grid / 4, "k:", lw=1, label=r"bound $N^* \leq 4P$")
+    a.set(xlabel="N (weights)", ylabel=r"$P^*$", title="(a) jamming point (000 Fig. 5c)")
+    _legend(a, fontsize=8)
+    b.axhspan(2.8, 2.9, color="0.85", label="000: 2.8–2.9 (N ≈ 8000)")
+    b.set(xscale="log", xlabel=r"$P^*$", ylabel=r"$P/N^*$",
+          title=r"(b) $P/N^*$ (bars: certified brackets; light: earlier times)")  # fmt: skip
+    _legend(b, fontsize=8)
     return fig
 
 

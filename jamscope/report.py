@@ -31,7 +31,7 @@ from .diffeo_sweep import (
 )
 from .fits import scaling_fit
 from .io import save_netcdf
-from .jamming import fitted_runs, overlap_distributions
+from .jamming import overlap_distributions
 from .kernel_sweep import (
     KernelsConfig,
     beta_table,
@@ -68,7 +68,7 @@ from .regimes import (
     regimes_grid,
     run_regimes,
 )
-from .sweep import SweepConfig, jamming_points, near_jamming, run_sweep
+from .sweep import SweepConfig, extrapolate, jamming_points, jamming_times, near_jamming, run_sweep
 from .typing import typechecked
 
 __all__ = [
@@ -78,100 +78,147 @@ __all__ = [
 
 
 def _analyse(results: xr.Dataset):
-    """N* brackets, the near-jamming runs and their gap distributions (or why there are none)."""
+    """P/N* brackets now and along the training time, the certified jammed runs next to the
+    transition and their gap distributions (or why there are none)."""
     points = jamming_points(results)
+    times = jamming_times(results)
     try:
         near = near_jamming(results)
-    except ValueError:
-        return points, None, "no jammed runs next to a bracketed transition: no N_Δ/N, C0, θ, γ"
-    try:
-        return points, near, overlap_distributions(near["gaps"].values, near["loss"].values, n_bootstrap=100)
     except ValueError as err:
-        return points, near, f"gap exponents not fitted: {err}"
+        return points, times, None, f"no N_Δ/N, C0, θ, γ: {err}"
+    try:
+        return points, times, near, overlap_distributions(near["gaps"].values, near["loss"].values,
+                                                          n_bootstrap=200)  # fmt: skip
+    except ValueError as err:
+        return points, times, near, f"gap exponents not fitted: {err}"
 
 
 @typechecked
 def summarize_sweep(results: xr.Dataset) -> str:
-    """The numbers 000 reports, measured on a sweep: P/N* per (depth, P), N_Δ/N just past the jump,
-    C0 = N₋/N of Hp and θ, γ of the gap distributions, each next to the paper's value."""
+    """The numbers 000 reports, measured on certified runs of a sweep, each beside the paper's value
+    and the size used: P/N* per (depth, N) with its bracket and its trend with the training time,
+    the extrapolation N → ∞, N_Δ/N just past the jump, C0 = N₋/N of Hp, θ and γ of the gap
+    distributions, and the bounds of 000 eqs. 11–13."""
     return _summary(results, *_analyse(results))
 
 
-def _summary(results: xr.Dataset, points: xr.Dataset, near: xr.Dataset | None, dist) -> str:
-    lines = ["jamming point (000: P/N* ≈ 2.8–2.9 at N ≈ 8000; N_Δ/N jumps to ≈ 0.7–0.75):"]
-    for depth in points["depth"].values:
-        for p in points["n_train"].values:
-            row = points.sel(depth=depth, n_train=p)
-            text = f"  depth {depth}, P = {p}: "
-            if np.isnan(row["n_star"]):
-                text += "N* not bracketed by the sweep"
-            else:
-                low, high = p / float(row["n_fitting"]), p / float(row["n_jammed"])
-                bracket = f"({int(row['n_jammed'])}, {int(row['n_fitting'])}]"
-                text += f"N* ∈ {bracket}, P/N* ∈ [{low:.2f}, {high:.2f})"
-            lines.append(text + _first_jammed(results, depth, p))
-    if near is not None:
-        lines.append("jammed runs next to the transition (000 Fig. 6b rectangle):")
-        for depth in np.unique(near["depth"].values):
-            sel = near["depth"].values == depth
-            ratio = near["n_delta"].values[sel] / near["n_params"].values[sel]
-            c0 = near["hp_c0"].values[sel]
-            c0_text = f"{np.nanmean(c0):.3f}" if np.any(np.isfinite(c0)) else "n/a (no spectra at that N)"
-            lines.append(
-                f"  depth {depth}: {sel.sum()} runs, median N_Δ/N = {np.median(ratio):.2f} "
-                f"(000: ≈ 0.7–0.75), mean C0 of Hp = {c0_text} (000: ≈ 0.5 ReLU, 0.43 tanh)"
-            )
+def _count_line(results: xr.Dataset) -> str:
+    codes = results["outcome"].values.astype(int)
+    plateau = float(results["plateau"].values[0])
+    return (f"end states of {codes.size} runs after at most {int(results['time'].values[-1])} steps: "
+            f"{np.sum(codes == 1)} fitted, {np.sum(codes == 2)} jammed (loss fell < {plateau:.0%} over a "
+            f"decade at constant lr), {np.sum(codes == 0)} undecided")  # fmt: skip
+
+
+def _time_trend(times: xr.Dataset, g: int) -> str:
+    """The bracket of group `g` as known at the training times of `times` (N*(P, t))."""
+    parts = []
+    for t in times["time"].values:
+        row = times.sel(time=t).isel(group=g)
+        low, high = float(row["ratio_fitted"]), float(row["ratio_jammed"])
+        text = f"[{low:.2f}, {high:.2f})" if np.isfinite(low) else "not bracketed"
+        parts.append(f"{t:.2g} steps: {text}")
+    return "; ".join(parts)
+
+
+def _summary(results: xr.Dataset, points: xr.Dataset, times: xr.Dataset, near, dist) -> str:
+    standard = results["parametrization"].values[0] == "standard"
+    protocol = ("standard" if standard else "NTK") + " parametrization, orthogonal init"
+    activation = str(results["activation"].values[0])
+    lines = [
+        f"jamming transition, {activation}, {protocol}, Adam lr {float(results['lr'].values[0]):g}, float64",
+        "000 (N ≈ 8000, d = h, L = 2, 3, 5): P/N* ≈ 2.8–2.9; N_Δ/N jumps to ≈ 0.7–0.75 (ReLU)",
+        _count_line(results),
+        "P/N* from certified runs: [largest fitted, smallest jammed P/N), a point decided by half its runs:",
+    ]
+    for g in range(points.sizes["group"]):
+        row = points.isel(group=g)
+        depth, width, n = int(row["depth"]), int(row["width"]), int(row["n_weights"])
+        low, high = float(row["ratio_fitted"]), float(row["ratio_jammed"])
+        counts = (f"runs: {int(row['runs_fitted'])} fitted, {int(row['runs_jammed'])} jammed, "
+                  f"{int(row['runs_undecided'])} undecided")  # fmt: skip
+        if np.isfinite(low):
+            text = f"P/N* ∈ [{low:.2f}, {high:.2f}) (P* ≈ {n * 0.5 * (low + high):.0f})"
+        else:
+            text = "not bracketed by certified points"
+        lines.append(f"  L = {depth}, h = d = {width}, N = {n}: {text}; {counts}")
+        lines.append(f"      with training time: {_time_trend(times, g)}")
+    fits = extrapolate(points)
+    for depth, fit in fits.items():
+        lines.append(f"  extrapolated to N → ∞ (P/N* = c∞ + b N^-1/2, {fit['sizes']} sizes): L = {depth}: "
+                     f"c∞ = {fit['c_inf']:.2f} ± {fit['error']:.2f} (000: 2.8–2.9)")  # fmt: skip
+    if not fits:
+        lines.append("  no extrapolation N → ∞: fewer than two bracketed sizes per depth")
+    bracketed = points["ratio_jammed"].values[np.isfinite(points["ratio_jammed"].values)]
+    if bracketed.size:
+        held = int(np.sum(bracketed >= 0.25))
+        lines.append(f"  bound N* ≤ 4P (000 eq. 13: P/N* ≥ 1/4): holds for {held} of {bracketed.size}")
+    lines += _near_lines(near, activation)
     if isinstance(dist, str):
         lines.append(dist)
     else:
         lines.append(
-            f"gap exponents ({dist.n_plus} forces, {dist.n_minus} gaps; 000: θ ≈ 0.3, γ ≈ 0.2 for ReLU): "
+            f"gap exponents from {near.sizes['run']} certified jammed runs ({dist.n_plus} forces, "
+            f"{dist.n_minus} gaps; 000: θ ≈ 0.3, γ ≈ 0.2 ReLU; θ ≈ 0.2, γ ≈ 0.16 tanh): "
             f"θ = {dist.theta.exponent:.2f} ± {dist.theta.stderr:.2f} on z ∈ [{dist.theta.low:.2g}, "
             f"{dist.theta.high:.2g}], γ = {-dist.gamma.exponent:.2f} ± {dist.gamma.stderr:.2f} on "
-            f"|Δ| ∈ [{dist.gamma.low:.2g}, {dist.gamma.high:.2g}]"
+            f"|Δ| ∈ [{dist.gamma.low:.2g}, {dist.gamma.high:.2g}] (1 %–50 % quantile windows, bootstrap)"
         )
     return "\n".join(lines)
 
 
-def _first_jammed(results: xr.Dataset, depth, p) -> str:
-    """N_Δ/N at the largest N where every seed is jammed: the value N_Δ/N jumps to (000 Fig. 6a),
-    free of the runs near N* that stop with a few unsatisfied patterns (budget too short)."""
-    sel = np.flatnonzero((results["depth"].values == depth) & (results["n_train"].values == p))
-    jammed = [
-        i for i in sel if not np.any(fitted_runs(results["n_delta"].values[i], results["loss"].values[i]))
-    ]
-    if not jammed:
-        return ""
-    i = max(jammed, key=lambda k: results["n_params"].values[k])
-    ratio = np.median(results["n_delta"].values[i]) / results["n_params"].values[i]
-    return f"; all seeds jammed from P/N = {results['p_over_n'].values[i]:.2f}: median N_Δ/N = {ratio:.2f}"
+def _near_lines(near: xr.Dataset | None, activation: str) -> list[str]:
+    """N_Δ/N at the jump, dead patterns, C0 and the stability bounds on the runs next to jamming."""
+    if near is None:
+        return []
+    lines = ["certified jammed runs at the smallest jammed P/N (000 Fig. 6b rectangle):"]
+    for depth in np.unique(near["depth"].values):
+        sel = near["depth"].values == depth
+        ratio = near["n_delta"].values[sel] / near["n_weights"].values[sel]
+        dead = near["n_dead"].values[sel]
+        c0 = near["hp_c0"].values[sel]
+        c0_text = f"{np.nanmean(c0):.2f}" if np.any(np.isfinite(c0)) else "n/a (no spectra there)"
+        lines.append(
+            f"  L = {depth}: {sel.sum()} runs, median N_Δ/N = {np.median(ratio):.2f} (000: ≈ 0.7–0.75 ReLU), "
+            f"{np.sum(dead > 0)} with dead patterns (no active unit: frozen, not balanced), "
+            f"mean C0 of Hp = {c0_text} (000: 0.5 ReLU, 0.43 tanh)"
+        )
+    n_minus = near["hp_n_negative"].values
+    has = np.isfinite(n_minus)
+    if has.any():
+        held = int(np.sum(near["n_delta"].values[has] >= n_minus[has]))
+        kind = "a bound for smooth ρ" if activation != "relu" else "ReLU's cusps relax it to N₋ − N_c"
+        lines.append(f"  N_Δ ≥ N₋ (000 eq. 11; {kind}): holds in {held} of {int(has.sum())} runs")
+        if activation != "relu":
+            jump = np.median(near["n_delta"].values[has] / near["n_weights"].values[has])
+            c0 = np.nanmean(near["hp_c0"].values[has])
+            lines.append(f"  N_Δ/N ≥ C0 at the jump (thesis ch. 2, smooth ρ): {jump:.2f} vs C0 = {c0:.2f}: "
+                         f"{'holds' if jump >= c0 else 'VIOLATED'}")  # fmt: skip
+    return lines
 
 
 @typechecked
 def jamming_report(
     config: SweepConfig, out: Path, *, mesh: Mesh | None = None, progress: bool = True
 ) -> str:
-    """Run (or resume) the sweep into ``out/jamming.nc`` and write the figures of 000 to `out`:
-    ``jamming_transition.png`` (Fig. 6), ``jamming_point.png`` (Fig. 5c), ``hessian_spectra.png``
-    (Fig. 7, of the jammed run next to the transition whose Hp has the most non-zero modes) and
-    ``overlaps.png`` (Fig. 8). Returns the summary of [`summarize_sweep`][jamscope.report.summarize_sweep]."""
-    path = out / "jamming.nc"
-    results = run_sweep(config, path, mesh=mesh, progress=progress)
-    written = [path]
+    """Run (or resume) the sweep into ``out/jamming/`` and ``out/jamming.nc`` and write the figures of
+    000 to `out`: ``jamming_transition.png`` (Fig. 6), ``jamming_point.png`` (Fig. 5c and P/N*
+    against N with its training-time trend), ``hessian_spectra.png`` (Fig. 7, of the certified
+    jammed run next to the transition whose Hp has the most non-zero modes) and ``overlaps.png``
+    (Fig. 8). Returns the summary of [`summarize_sweep`][jamscope.report.summarize_sweep]."""
+    results = run_sweep(config, out, mesh=mesh, progress=progress)
+    written = [out / "jamming.nc"]
 
     def save(fig, name):
         fig.savefig(out / name, dpi=120)
         written.append(out / name)
 
     save(jamming_transition_figure(results), "jamming_transition.png")
-    points, near, dist = _analyse(results)
-    if np.any(np.isfinite(points["n_star"].values)):
-        save(jamming_point_figure(points), "jamming_point.png")
+    points, times, near, dist = _analyse(results)
+    save(jamming_point_figure(points, times), "jamming_point.png")
     if near is not None:
         with_spectra = np.flatnonzero(np.isfinite(near["hp_c0"].values))
         if with_spectra.size:
-            # the run whose Hp has the most non-zero modes: narrow ReLU nets also jam with patterns
-            # stuck on dead units (f constant there), where Hp vanishes and the spectra say little
             active = near["n_params"].values[with_spectra] - near["hp_n_zero"].values[with_spectra]
             run = near.isel(run=with_spectra[np.argmax(active)])
             eig = {name: run[f"eig_{name}"].dropna("mode").values for name in ("h", "h0", "hp")}
@@ -179,7 +226,7 @@ def jamming_report(
                  "hessian_spectra.png")  # fmt: skip
     if not isinstance(dist, str):
         save(overlap_figure(dist), "overlaps.png")
-    return "\n".join([f"wrote {', '.join(map(str, written))}", _summary(results, points, near, dist)])
+    return "\n".join([f"wrote {', '.join(map(str, written))}", _summary(results, points, times, near, dist)])
 
 
 @typechecked

@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from ._checks import check_int_at_least, check_positive, check_trailing_shape
 from .data import Dataset
+from .end_state import FITTED, UNDECIDED, EndCriterion, judge
 from .ensemble import (
     _over_members,
     _pad_members,
@@ -354,7 +355,9 @@ class History(eqx.Module):
     - `wall_time`: seconds since the start of training (host clock, shared by the ensemble).
     - `snapshot_step`, `snapshots`: flattened parameters θ at log-spaced steps (``(S, N)``), empty
       when no snapshots were asked for; the input of the aging analysis (003).
-    - `fitted`: whether training stopped because every pattern was satisfied.
+    - `outcome`: how each run ended: [`FITTED`][jamscope.end_state.FITTED] (every pattern
+      satisfied), [`JAMMED`][jamscope.end_state.JAMMED] (the plateau test of the `end` criterion
+      passed) or [`UNDECIDED`][jamscope.end_state.UNDECIDED]; see [`jamscope.end_state`][jamscope.end_state].
     """
 
     step: Int[Array, "*K R"]
@@ -365,7 +368,12 @@ class History(eqx.Module):
     wall_time: Float[Array, " R"]
     snapshot_step: Int[Array, "*K S"]
     snapshots: Float[Array, "*K S N"]
-    fitted: Bool[Array, "*K"]
+    outcome: Int[Array, "*K"]
+
+    @property
+    def fitted(self) -> Bool[Array, "*K"]:
+        """Whether every pattern was satisfied at the end (N_Δ = 0)."""
+        return self.outcome == FITTED
 
 
 def _check_inputs(model: AbstractNet, loss: AbstractLoss, data: Dataset, steps: int) -> None:
@@ -407,6 +415,7 @@ def train(
     steps: int,
     key: PRNGKeyArray | PRNGKeys | None = None,
     stop_when_fitted: bool = True,
+    end: EndCriterion | None = None,
     n_records: int = 100,
     n_snapshots: int = 0,
     snapshot_steps: Int[Array, " S"] | None = None,
@@ -428,6 +437,11 @@ def train(
       member (a batch of K keys) with ``ensemble=True``.
     - `stop_when_fitted`: stop a model once N_Δ = 0 (checked every step for full-batch methods,
       at record steps for SGD).
+    - `end`: an [`EndCriterion`][jamscope.end_state.EndCriterion]: a run also stops as soon as its
+      recorded trajectory passes the plateau test (jammed), and `History.outcome` says which runs
+      ended fitted, jammed or undecided. Judged at the record steps, so records must be dense
+      enough to resolve a decade (`n_records` ≥ 10 per decade of steps is plenty). Full-batch
+      methods only.
     - `n_records`: about how many log-spaced steps to record in the history.
     - `n_snapshots`: about how many log-spaced parameter snapshots to keep (0: none).
     - `snapshot_steps`: the exact steps (0 … `steps`) at which to keep snapshots instead, e.g. the
@@ -441,6 +455,8 @@ def train(
     method.check()
     _check_inputs(model, loss, data, steps)
     check_int_at_least("n_records", n_records, 2)
+    if end is not None and method.lockstep:
+        raise ValueError(f"`end` judges full-batch runs; {type(method).__name__} steps on mini-batches")
     check_int_at_least("n_snapshots", n_snapshots, 0)
     x, y = data.x, data.y
     key = jax.random.PRNGKey(0) if key is None else key
@@ -512,6 +528,18 @@ def train(
             snapshots.append((c.step, theta))
         return np.all(np.asarray(fitted))
 
+    def verdicts():
+        stacked = [np.stack([np.asarray(r[i]) for r in rows], axis=-1) for i in (0, 1, 2, 3, 4)]
+        return judge(*stacked, end)[0]
+
+    def stop_decided(c):
+        """Mark the members the end criterion has decided as done (padding copies follow member 0)."""
+        decided = np.atleast_1d(verdicts() != UNDECIDED)
+        if not ensemble:
+            return c._replace(done=c.done | bool(decided[0]))
+        padded = np.concatenate([decided, np.full(size - n_members, decided[0])])
+        return c._replace(done=c.done | jax.device_put(jnp.asarray(padded), c.done.sharding))
+
     record(model, counters, 0 in snaps)
     bar = tqdm(total=steps, disable=not progress, desc=type(method).__name__, leave=False)
     last = 0
@@ -521,14 +549,18 @@ def train(
         bar.update(int(target) - last)
         bar.set_postfix(loss=f"{float(np.max(np.asarray(rows[-1][2]))):.3g}")
         last = int(target)
+        if end is not None:
+            counters = stop_decided(counters)
         if np.all(gather(counters.done)) or (stop_when_fitted and all_fitted):
             break
     bar.close()
-    history = _history(rows, snapshots, ensemble, measure(model, x, y))
+    final = measure(model, x, y)
+    outcome = verdicts() if end is not None else np.where(np.asarray(final[2]), FITTED, UNDECIDED)
+    history = _history(rows, snapshots, ensemble, final, outcome)
     return (_take_members(model, n_members) if ensemble else model), history
 
 
-def _history(rows, snapshots, ensemble: bool, final) -> History:
+def _history(rows, snapshots, ensemble: bool, final, outcome) -> History:
     axis = 1 if ensemble else 0
 
     def stack(i):
@@ -550,7 +582,7 @@ def _history(rows, snapshots, ensemble: bool, final) -> History:
         wall_time=jnp.asarray([r[5] for r in rows]),
         snapshot_step=snap_step,
         snapshots=snap,
-        fitted=jnp.asarray(final[2]),
+        outcome=jnp.asarray(outcome, jnp.int32),
     )
 
 
@@ -566,6 +598,7 @@ def adam(
     decay_factor: float = 0.1,
     lr_floor: float = 0.0,
     stop_when_fitted: bool = True,
+    end: EndCriterion | None = None,
     n_records: int = 100,
     n_snapshots: int = 0,
     ensemble: bool = False,
@@ -577,8 +610,8 @@ def adam(
     See [`train`][jamscope.train.train] for the arguments and the stopping rule."""
     method = Adam(lr=lr, decay_every=decay_every, decay_factor=decay_factor, lr_floor=lr_floor)
     return train(
-        model, loss, data, method, steps=steps, stop_when_fitted=stop_when_fitted, n_records=n_records,
-        n_snapshots=n_snapshots, ensemble=ensemble, mesh=mesh, progress=progress,
+        model, loss, data, method, steps=steps, stop_when_fitted=stop_when_fitted, end=end,
+        n_records=n_records, n_snapshots=n_snapshots, ensemble=ensemble, mesh=mesh, progress=progress,
     )  # fmt: skip
 
 

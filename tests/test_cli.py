@@ -11,32 +11,40 @@ import pytest
 from jamscope import cli, diffeo_sweep, io, regimes, sweep
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_ARGS = ["--n-train", "40", "--depths", "1", "--p-over-n", "0.7,1.5,6", "--seeds", "2", "--steps", "400",
-             "--decay-every", "200", "--quiet"]  # fmt: skip
+TINY_ARGS = ["--sizes", "20", "--depths", "1", "--p-over-n", "0.3,5", "--seeds", "2", "--steps", "4000",
+             "--lr", "0.01", "--min-steps", "500", "--n-records", "40", "--quiet"]  # fmt: skip
 
 
 def test_jamming_writes_results_figures_and_summary(tmp_path, capsys):
     assert cli.main(["jamming", "--out", str(tmp_path), *TINY_ARGS]) == 0
     results = io.load_netcdf(tmp_path / "jamming.nc")
-    assert results.sizes["seed"] == 2 and set(results["depth"].values) == {1}
+    assert results.sizes["member"] == 2 and set(results["depth"].values) == {1}
     assert (tmp_path / "jamming_transition.png").stat().st_size > 10_000
+    assert (tmp_path / "jamming_point.png").stat().st_size > 10_000
     out = capsys.readouterr().out
-    assert "jamming point" in out and "depth 1, P = 40" in out
+    assert "jamming transition" in out and "L = 1, h = d = 4, N = 20: P/N* ∈ [0.30, 5.00)" in out
+    assert "000 (N ≈ 8000" in out
 
 
 def test_options_override_the_presets():
     args = cli.parser().parse_args(["jamming", "--paper", "--seeds", "2"])
     config = cli.config_from(args)
-    assert config.seeds == 2 and config.n_train == sweep.PAPER.n_train and config.dim_equals_width
+    assert config.seeds == 2 and config.sizes == sweep.PAPER.sizes and config.dim is None
     assert cli.config_from(cli.parser().parse_args(["jamming"])) == sweep.QUICK
+    assert cli.config_from(cli.parser().parse_args(["jamming", "--reference"])) == sweep.REFERENCE
+    config = cli.config_from(cli.parser().parse_args(["jamming", "--dim", "none", "--decay-every", "none"]))
+    assert config.dim is None and config.decay_every is None
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args(["jamming", "--paper", "--reference"])
 
 
 def test_help_documents_every_option(capsys):
     with pytest.raises(SystemExit):
         cli.main(["jamming", "--help"])
     text = capsys.readouterr().out
-    for flag in ("--n-train", "--depths", "--p-over-n", "--seeds", "--steps", "--lr", "--out", "--float32",
-                 "--paper", "--data", "--activation"):  # fmt: skip
+    flags = ("--sizes", "--depths", "--p-over-n", "--seeds", "--steps", "--lr", "--out", "--float32",
+             "--paper", "--reference", "--data", "--activation", "--plateau", "--parametrization")
+    for flag in flags:
         assert flag in text
 
 

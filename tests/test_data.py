@@ -57,6 +57,20 @@ def test_random_sphere_same_key_same_bits_other_key_other_bits():
     np.testing.assert_array_equal(data.random_sphere(KEY, 20, 5).x, a.x)
 
 
+def test_random_sphere_centred_with_balanced_alternating_labels():
+    """The authors' random data (notes/jamming.md §6): centred Gaussian vectors projected on the sphere
+    of radius √d, labels −1, +1, −1, … (every even prefix exactly balanced)."""
+    ds = data.random_sphere(KEY, 41, 6, center=True, balanced=True)
+    np.testing.assert_allclose(flat_norms(ds.x), math.sqrt(6), rtol=1e-12)
+    np.testing.assert_array_equal(ds.y, np.where(np.arange(41) % 2, 1.0, -1.0))
+    # the Gaussian vectors are centred before the projection: same directions as z − z̄
+    z = jax.random.normal(jax.random.split(jax.random.split(KEY)[0])[0], (41, 6), ds.x.dtype)
+    centred = z - z.mean(axis=0, keepdims=True)
+    np.testing.assert_allclose(ds.x, math.sqrt(6) * centred / flat_norms(centred)[:, None], rtol=1e-12)
+    with pytest.raises(ValueError, match="n_train"):
+        data.random_sphere(KEY, 1, 3, center=True)
+
+
 def test_random_sphere_is_uniform_with_iid_labels():
     """E x = 0, E x xᵀ = I (isotropy on the sphere of radius √d), E y = 0.
 

@@ -14,17 +14,20 @@ in conftest.py, which reads the JSON lines written under ``.cache/fuzz-counts/``
 Public names that are not fuzzed, and why:
 
 - typing aliases: ``diffeo.Interpolation``, ``stability.Average`` (Literal type aliases).
-- constants: ``aging_sweep.PROBLEMS``, ``jamming.LOSS_FLOOR``, ``diffeo.GAUSSIAN_SIGMA`` and the presets
-  ``aging_sweep.QUICK``, ``aging_sweep.PAPER``, ``diffeo_sweep.QUICK``, ``diffeo_sweep.PAPER``,
-  ``kernel_sweep.QUICK``, ``kernel_sweep.PAPER``, ``regimes.QUICK``, ``regimes.PAPER``, ``sweep.QUICK``,
-  ``sweep.PAPER`` (their config classes are fuzzed).
+- constants: ``aging_sweep.PROBLEMS``, ``diffeo.GAUSSIAN_SIGMA``, ``sweep.PAPER_P_OVER_N_STAR``, the
+  end-state codes ``end_state.UNDECIDED``, ``end_state.FITTED``, ``end_state.JAMMED``,
+  ``end_state.OUTCOMES`` and the presets ``aging_sweep.QUICK``, ``aging_sweep.PAPER``,
+  ``diffeo_sweep.QUICK``, ``diffeo_sweep.PAPER``, ``kernel_sweep.QUICK``, ``kernel_sweep.PAPER``,
+  ``regimes.QUICK``, ``regimes.PAPER``, ``sweep.QUICK``, ``sweep.REFERENCE``, ``sweep.PAPER`` (their
+  config classes are fuzzed).
 - abstract bases: ``diffeo.AbstractDiffeo``, ``kernels.AbstractKernel``, ``losses.AbstractLoss``,
   ``losses.AbstractMarginLoss``, ``nets.AbstractNet``, ``train.AbstractMethod`` (not instantiable).
 - result records (frozen containers built by the package): ``aging.AgingFit``,
   ``aging_sweep.Problem``, ``curvature.HessianParts``, ``curvature.SpectrumSummary``,
   ``curvature.SpectralDensity``, ``curvature.LogSpectralDensity``, ``curvature.NEffResult``,
   ``fits.PowerLawFit``, ``fits.ScalingFit``, ``fits.BootstrapFit``, ``jamming.OverlapDistributions``,
-  ``jamming.JammingSearch``, ``learning_curves.DecayFit``, ``learning_curves.EffectiveDimension``,
+  ``jamming.JammingSearch``, ``end_state.NewtonMinimum``, ``learning_curves.DecayFit``,
+  ``learning_curves.EffectiveDimension``,
   ``ntk.Linearized`` (built by ``linearize``), ``regimes.Crossover``, ``regimes.FluctuationFits``,
   ``stability.Stability``, ``stability.Perturbations`` (built by ``perturb``), ``train.History``.
 - no arguments to fuzz: ``losses.MSE``, ``losses.SoftmaxCrossEntropy``; ``nets.Frozen`` and
@@ -39,7 +42,7 @@ Public names that are not fuzzed, and why:
   ``kernel_sweep.kpca_beta``, ``kernel_sweep.effective_dimensions``, ``regimes.ensemble_statistics``,
   ``regimes.regimes_grid``, ``regimes.width_sweep``, ``regimes.crossover``,
   ``regimes.kernel_change_slope``, ``regimes.fluctuation_fits``, ``sweep.jamming_points``,
-  ``sweep.near_jamming``.
+  ``sweep.jamming_times``, ``sweep.near_jamming``, ``sweep.run_outcomes``, ``sweep.extrapolate``.
 - readers of files on disk (tests/test_data.py covers them): ``data.read_idx``, ``data.mnist``,
   ``data.cifar10``.
 - ``ensemble.AXIS`` (a constant), ``ensemble.default_mesh`` (no arguments), ``ensemble.gather`` (any
@@ -72,6 +75,7 @@ from jamscope import (
     data,
     diffeo,
     diffeo_sweep,
+    end_state,
     ensemble,
     fits,
     io,
@@ -92,14 +96,16 @@ from jamscope import (
 
 MODULES = (
     "aging aging_sweep curvature data diffeo diffeo_sweep fits jamming kernel_sweep kernels learning_curves "
-    "losses nets ntk regimes regression stability sweep teacher_student train ensemble io"
+    "losses nets ntk regimes regression stability sweep teacher_student train ensemble io end_state"
 ).split()
 
 SKIPPED = {
     "diffeo.Interpolation", "stability.Average",
     "aging_sweep.PROBLEMS", "aging_sweep.QUICK", "aging_sweep.PAPER", "diffeo_sweep.QUICK",
     "diffeo_sweep.PAPER", "kernel_sweep.QUICK", "kernel_sweep.PAPER", "regimes.QUICK", "regimes.PAPER",
-    "sweep.QUICK", "sweep.PAPER", "jamming.LOSS_FLOOR", "diffeo.GAUSSIAN_SIGMA",
+    "sweep.QUICK", "sweep.REFERENCE", "sweep.PAPER", "sweep.PAPER_P_OVER_N_STAR", "diffeo.GAUSSIAN_SIGMA",
+    "end_state.UNDECIDED", "end_state.FITTED", "end_state.JAMMED", "end_state.OUTCOMES",
+    "end_state.NewtonMinimum",
     "diffeo.AbstractDiffeo", "kernels.AbstractKernel", "losses.AbstractLoss", "losses.AbstractMarginLoss",
     "nets.AbstractNet", "train.AbstractMethod",
     "aging.AgingFit", "aging_sweep.Problem", "curvature.HessianParts", "curvature.SpectrumSummary",
@@ -115,7 +121,8 @@ SKIPPED = {
     "kernel_sweep.teacher_student_fits", "kernel_sweep.beta_table", "kernel_sweep.data_betas",
     "kernel_sweep.kpca_beta", "kernel_sweep.effective_dimensions", "regimes.ensemble_statistics",
     "regimes.regimes_grid", "regimes.width_sweep", "regimes.crossover", "regimes.kernel_change_slope",
-    "regimes.fluctuation_fits", "sweep.jamming_points", "sweep.near_jamming",
+    "regimes.fluctuation_fits", "sweep.jamming_points", "sweep.near_jamming", "sweep.jamming_times",
+    "sweep.run_outcomes", "sweep.extrapolate",
     "data.read_idx", "data.mnist", "data.cifar10",
     "ensemble.AXIS", "ensemble.default_mesh", "ensemble.gather",
     "io.load_netcdf", "io.load_sweep", "io.load_point", "io.stored_keys",
@@ -466,7 +473,8 @@ case("data.Dataset", data.Dataset,
                   y_test=B(f_()["y"][:3]), n_classes=Fix(None)),
      pairs=(("x", "y"), ("x_test", "y_test")))
 case("data.random_sphere", data.random_sphere,
-     lambda: dict(key=Key(), n_train=S(4), dim=S(3), n_test=S(2, 0)))
+     lambda: dict(key=Key(), n_train=S(4), dim=S(3), n_test=S(2, 0),
+                  center=O(False, choices=(True,)), balanced=O(False, choices=(True,))))
 case("data.stripe", data.stripe,
      lambda: dict(key=Key(), n_train=S(4), dim=S(3), n_test=S(2, 0), boundaries=O((-0.3, 1.2), bad=((),))))
 case("data.ring_mixture", data.ring_mixture,
@@ -563,14 +571,14 @@ case("jamming.find_jamming", jamming.find_jamming,
      lambda: dict(loss=_hinge(), data=O(f_()["data"], bad=(f_()["class_data"],)),
                   make=O(lambda key, h: nets.FCNet(key, 3, h, 2)), method=O(train.Adam(1e-2)),
                   low=S(2), high=S(4, bad=(1,)), steps=S(5), key=Key(), seeds=S(1),
-                  fraction=R(0.5, high=1.0), progress=Fix(False)),
+                  fraction=R(0.5, high=1.0), end=O(end_state.EndCriterion()), progress=Fix(False)),
      data=("data.y",), high=("low",))
-for _name in ("fitted_runs", "is_fitted"):
-    case(f"jamming.{_name}", getattr(jamming, _name),
-         lambda: dict(n_unsatisfied=A(np.array([0.0, 1.0, 0.0]), "as_int", "trailing"),
-                      losses=A(np.array([0.0, 0.1, 1e-12]), "trailing", "nan", "inf"),  # diverged runs
-                      loss_floor=R(1e-10, open_low=False)),
-         n_unsatisfied=("losses",), losses=("n_unsatisfied",))
+case("jamming.point_outcome", jamming.point_outcome,
+     lambda: dict(outcomes=IA(np.array([1, 2, 0])), fraction=R(0.5, high=1.0)))
+case("jamming.jamming_bracket", jamming.jamming_bracket,
+     lambda: dict(p_over_n=A(np.array([1.0, 2.0, 3.0]), "as_bool", "nan", "inf"),  # NaN/inf: never bracket
+                  outcomes=IA(np.array([1, 0, 2]))),
+     p_over_n=("outcomes",), outcomes=("p_over_n",))
 # kernel_sweep
 case("kernel_sweep.KernelsConfig", kernel_sweep.KernelsConfig,
      lambda: dict(dims=Sizes((1, 2)), ns=Sizes((8, 16)), n_test=S(8), repeats=S(2), fit_low=S(8),
@@ -630,7 +638,7 @@ case("nets.FCNet", nets.FCNet,
                   bias_scale=R(0.0, open_low=False), activation=O("relu", bad=("gelu",))))
 case("nets.MLP", nets.MLP,
      lambda: dict(key=Key(), in_dim=S(3), width=S(4), depth=S(1), n_outputs=S(1),
-                  init=O("xavier_uniform", bad=("zeros",))))
+                  init=O("xavier_uniform", bad=("zeros",), choices=("lecun_normal", "orthogonal"))))
 case("nets.SmallCNN", nets.SmallCNN,
      lambda: dict(key=Key(), input_shape=Sizes((1, 5, 5), bad=((1, 5),)), channels=S(2), n_outputs=S(1),
                   softplus_beta=R(5.0)))
@@ -721,13 +729,14 @@ case("stability.invariant_perturbations", stability.invariant_perturbations,
                   n_informative=S(1, bad=(3,))))
 # sweep
 case("sweep.SweepConfig", sweep.SweepConfig,
-     lambda: dict(n_train=Sizes((8, 16)), depths=Sizes((2,)), p_over_n=Sizes((1.0, 2.0), 0.0), dim=S(3),
+     lambda: dict(sizes=Sizes((8, 16)), depths=Sizes((2,)), p_over_n=Sizes((1.0, 2.0), 0.0), dim=S(3),
                   seeds=S(1), steps=S(10), lr=R(0.01), decay_every=S(5), lr_floor=R(0.0, open_low=False),
                   margin=R(0.5), bias_scale=R(0.1, open_low=False), spectra_max_n=S(10),
+                  plateau=R(0.01, high=1.0), min_steps=S(10), n_records=S(20, 10), fraction=R(0.5, high=1.0),
                   spectra_window=O((1.5, 4.5), bad=((4.5, 1.5),))))
-case("sweep.fc_param_count", sweep.fc_param_count,
-     lambda: dict(config=O(sweep.SweepConfig(n_train=(8,), steps=10)), width=S(4), depth=S(1)))
-case("sweep.plan", sweep.plan, lambda: dict(config=O(sweep.SweepConfig(n_train=(8,), steps=10))))
+case("sweep.weight_count", sweep.weight_count,
+     lambda: dict(config=O(sweep.SweepConfig(sizes=(8,), steps=10)), width=S(4), depth=S(1)))
+case("sweep.plan", sweep.plan, lambda: dict(config=O(sweep.SweepConfig(sizes=(8,), steps=10))))
 # teacher_student
 case("teacher_student.hypersphere", teacher_student.hypersphere, lambda: dict(key=Key(), n=S(4), d=S(1)))
 case("teacher_student.teacher_field", teacher_student.teacher_field,
@@ -788,6 +797,24 @@ case("train.gradient_flow", train.gradient_flow,
      lambda: dict(**_model_data(), steps=S(3), max_output_change=R(0.1), max_grad_change=R(1e-4), dt0=R(1.0),
                   progress=Fix(False)),
      **_MODEL_DATA_NAMES)
+# end_state
+_RECORDS = np.array([0, 10, 100, 1000])
+case("end_state.EndCriterion", end_state.EndCriterion,
+     lambda: dict(plateau=R(0.01, high=1.0, bad=(1.0,)), min_steps=S(10)))
+case("end_state.judge", end_state.judge,
+     lambda: dict(step=IA(_RECORDS), time=A(1e-3 * _RECORDS, "as_int", "as_bool"),
+                  loss=A(np.array([0.3, 0.2, 0.1, 0.1]), "as_int", "as_bool"),
+                  n_unsatisfied=IA(np.array([5, 4, 3, 3])),
+                  learning_rate=A(np.full(4, 1e-3), "as_int", "as_bool"),
+                  criterion=O(end_state.EndCriterion(min_steps=10))),
+     **{name: ("step", "time", "loss", "n_unsatisfied", "learning_rate")
+        for name in ("step", "time", "loss", "n_unsatisfied", "learning_rate")})
+case("end_state.force_balance", end_state.force_balance, lambda: _model_data(),
+     data=("data.x", "data.y", "model"))
+case("end_state.newton_minimum", end_state.newton_minimum,
+     lambda: dict(**_model_data(), max_iterations=S(2), gradient_tol=R(1e-9), curvature_tol=R(1e-9),
+                  zero_loss=R(1e-24)),
+     data=("data.x", "data.y", "model"))
 # ensemble
 _PAIR = lambda: nets.ensemble(lambda k: nets.FCNet(k, 3, 4, 2), jax.random.split(KEY, 2))  # noqa: E731
 case("ensemble.ensemble_mesh", ensemble.ensemble_mesh, lambda: dict(devices=O(None, bad=([],))))

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from jamscope import data, jamming, losses, nets, train
+from jamscope.end_state import FITTED, JAMMED, UNDECIDED, EndCriterion
 
 
 class Affine(nets.AbstractNet):
@@ -51,18 +52,29 @@ def test_gaps_need_a_binary_scalar_problem():
         jamming.n_misclassified(model, ds)
 
 
-def test_fitting_criterion():
-    losses_ = np.array([0.0, 0.0, 1e-3, 2e-2])
-    assert jamming.is_fitted(np.array([0, 0, 3, 5]), losses_)
-    assert not jamming.is_fitted(np.array([0, 2, 3, 5]), np.array([0.0, 1e-3, 1e-3, 2e-2]))
-    assert jamming.is_fitted(np.array([0, 2, 3, 5]), np.array([0.0, 1e-3, 1e-3, 2e-2]), fraction=0.25)
-    # patterns left at Δ = 0⁺ with a vanishing loss count as fitted; a finite loss does not
-    np.testing.assert_array_equal(
-        jamming.fitted_runs(np.array([2, 2, 0]), np.array([1e-30, 1e-6, 0.0])), [True, False, True]
-    )
-    assert not jamming.fitted_runs(np.array([2]), np.array([1e-30]), loss_floor=0.0)[0]
+def test_point_outcome_from_end_states():
+    f, j, u = FITTED, JAMMED, UNDECIDED
+    assert jamming.point_outcome(np.array([f, f, j, u])) == FITTED  # half fitted: the median criterion
+    assert jamming.point_outcome(np.array([f, j, j, u])) == UNDECIDED  # the undecided run could fit
+    assert jamming.point_outcome(np.array([f, j, j, j])) == JAMMED
+    assert jamming.point_outcome(np.array([u, u])) == UNDECIDED
+    assert jamming.point_outcome(np.array([f, j, j, j]), fraction=0.25) == FITTED
+    assert jamming.point_outcome(np.array([f, f, f, j]), fraction=1.0) == JAMMED
     with pytest.raises(ValueError, match="fraction"):
-        jamming.is_fitted(np.array([0]), np.array([0.0]), fraction=1.5)
+        jamming.point_outcome(np.array([f]), fraction=1.5)
+    with pytest.raises(ValueError, match="outcomes"):
+        jamming.point_outcome(np.array([3]))
+
+
+def test_jamming_bracket_from_point_outcomes():
+    ratio = np.array([1.0, 2.0, 2.5, 3.0, 3.5])
+    f, j, u = FITTED, JAMMED, UNDECIDED
+    assert jamming.jamming_bracket(ratio, np.array([f, f, u, j, j])) == (2.0, 3.0)  # widened by 2.5
+    assert jamming.jamming_bracket(ratio, np.array([f, f, f, f, j])) == (3.0, 3.5)
+    assert all(np.isnan(jamming.jamming_bracket(ratio, np.array([f, f, u, u, u]))))
+    assert all(np.isnan(jamming.jamming_bracket(ratio, np.array([j, f, f, f, f]))))  # nothing fits below
+    with pytest.raises((TypeError, ValueError), match="outcomes"):  # jaxtyping or the runtime check
+        jamming.jamming_bracket(ratio, np.array([f, j]))
 
 
 def test_overlap_distributions_recover_planted_exponents():
@@ -124,13 +136,13 @@ def test_find_jamming_over_p_matches_the_perceptron_capacity():
         steps=3000,
         seeds=2,
         key=key,
+        end=EndCriterion(min_steps=500),
         progress=False,
     )
     assert search.bracketed
     assert (search.fitting, search.jammed) == (p_star, p_star + 1)
-    assert all(
-        jamming.is_fitted(search.outcomes[p], search.losses[p], 1.0) for p in search.outcomes if p <= p_star
-    )
+    for p, states in search.end_states.items():  # separable prefixes fit, the others are jammed
+        assert np.all(states == (FITTED if p <= p_star else JAMMED))
     assert search.n_params_fitting == search.n_params_jammed == 3 * 4 + 4
 
 
@@ -143,21 +155,21 @@ def test_find_jamming_over_width_agrees_with_an_exhaustive_scan():
     def make(k, h):
         return nets.FCNet(k, 4, h, 1, "relu", init="orthogonal")
 
+    end = EndCriterion(min_steps=500)
     search = jamming.find_jamming(
-        loss, ds, make, method, low=1, high=10, steps=2000, seeds=2, key=key, progress=False
+        loss, ds, make, method, low=1, high=10, steps=20_000, seeds=2, key=key, end=end, progress=False
     )
     assert search.bracketed and search.jammed + 1 == search.fitting
     scan = {}
-    for h in range(1, 11):
+    for h in search.end_states:
         keys = jax.random.split(jax.random.fold_in(key, h), 2)
         _, history = train.train(
-            nets.ensemble(lambda k, h=h: make(k, h), keys), loss, ds, method, steps=2000, ensemble=True,
-            progress=False,
+            nets.ensemble(lambda k, h=h: make(k, h), keys), loss, ds, method, steps=20_000, ensemble=True,
+            end=end, progress=False,
         )  # fmt: skip
-        scan[h] = jamming.is_fitted(np.asarray(history.n_unsatisfied[:, -1]), np.asarray(history.loss[:, -1]))
-    assert scan[search.fitting] and not scan[search.jammed]
-    for h, counts in search.outcomes.items():  # the search saw exactly what the scan sees
-        assert jamming.is_fitted(counts, search.losses[h]) == scan[h]
+        scan[h] = jamming.point_outcome(np.asarray(history.outcome))
+        np.testing.assert_array_equal(search.end_states[h], history.outcome)  # what the scan sees
+    assert scan[search.fitting] == FITTED and scan[search.jammed] == JAMMED
     assert search.n_params_jammed < search.n_params_fitting
 
 
@@ -168,7 +180,7 @@ def test_find_jamming_reports_a_missing_bracket():
         losses.QuadraticHinge(), ds, lambda k, h: nets.FCNet(k, 3, h, 1, "linear"), train.Adam(lr=0.05),
         low=1, high=2, steps=50, seeds=1, key=key, progress=False,
     )  # fmt: skip
-    assert not search.bracketed and search.fitting is None
+    assert not search.bracketed and search.fitting is None and search.undecided is not None
     with pytest.raises(ValueError, match="high"):
         jamming.find_jamming(
             losses.QuadraticHinge(), ds, lambda k, h: nets.FCNet(k, 3, h, 1), train.Adam(),

@@ -74,6 +74,35 @@ def test_orthogonal_init_gives_orthogonal_square_layers():
     assert float(jnp.linalg.norm(pre1)) == pytest.approx(float(jnp.linalg.norm(pre2)), rel=1e-12)
 
 
+@pytest.mark.parametrize("shape", [(6, 6, 6), (4, 7, 3), (9, 5, 2)])  # (d, h, L)
+def test_mlp_orthogonal_init_is_the_authors_one(shape):
+    """000 §III with the authors' code: every layer orthogonal (QR with the sign correction, gain 1:
+    orthonormal rows or columns, Haar distributed), zero biases, no 1/√fan-in in the forward pass."""
+    d, h, depth = shape
+    m = nets.MLP(jax.random.PRNGKey(5), d, h, depth, "relu", init="orthogonal")
+    for w in m.weights:
+        gram = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
+        np.testing.assert_allclose(gram, np.eye(min(w.shape)), atol=1e-12)
+    assert all(float(jnp.abs(b).max()) == 0.0 for b in m.biases)
+    x = jnp.arange(1.0, d + 1.0)
+    expected = x
+    for w in m.weights[:-1]:
+        expected = jnp.maximum(w @ expected, 0.0)
+    assert float(m(x)) == pytest.approx(float((m.weights[-1] @ expected)[0]), rel=1e-12)
+    # the sign correction makes the diagonal of R positive, so two keys give different matrices
+    other = nets.MLP(jax.random.PRNGKey(6), d, h, depth, "relu", init="orthogonal")
+    assert not np.allclose(m.weights[0], other.weights[0])
+
+
+def test_orthogonal_init_is_haar_distributed():
+    """E[Q_ij] = 0 and E[Q_ij²] = 1/n for a Haar orthogonal n × n matrix (a biased sign would shift the
+    diagonal's mean: QR without the sign correction gives E[Q_ii] ≠ 0)."""
+    keys = jax.random.split(jax.random.PRNGKey(0), 4000)
+    diag = jax.vmap(lambda k: jnp.diagonal(nets.MLP(k, 4, 4, 1, init="orthogonal").weights[0]))(keys)
+    assert abs(float(diag.mean())) < 4 * 0.5 / np.sqrt(diag.size)  # |mean| within 4 standard errors
+    assert float((diag**2).mean()) == pytest.approx(0.25, rel=0.05)
+
+
 @given(seed=st.integers(0, 2**31 - 1), alpha=st.floats(1e-4, 1e4))
 def test_centered_is_zero_at_initialisation(seed, alpha):
     key = jax.random.PRNGKey(seed)

@@ -31,31 +31,29 @@ def test_hessian_spectra_figure_has_the_four_panels_of_fig7():
 
 
 def test_jamming_figures_from_synthetic_results():
-    """Fig. 6, Fig. 5c and Fig. 8 panels from a hand-made sweep result and planted gap samples."""
+    """Fig. 6, Fig. 5c with P/N* against N, and Fig. 8 panels from a hand-made sweep result."""
     import xarray as xr
 
     from jamscope import jamming, sweep
 
-    n = np.array([20, 40, 60, 20, 40, 60])
-    n_delta = np.array([[30, 25], [0, 3], [0, 0], [40, 40], [0, 0], [0, 0]], dtype=float)
+    ratio = np.array([2.0, 2.5, 3.0, 3.5, 2.0, 2.5, 3.0, 3.5])
+    outcome = np.array([[1, 1], [1, 0], [2, 2], [2, 2], [1, 1], [1, 1], [0, 2], [2, 2]])
+    n_delta = np.where(outcome == 1, 0.0, 70.0)
+    n = np.array([100] * 4 + [200] * 4)
     results = xr.Dataset(
-        {
-            "n_delta": (("point", "seed"), n_delta),
-            "loss": (("point", "seed"), n_delta / 100.0),
-            "misclassified": (("point", "seed"), n_delta / 3),
-        },
-        coords={
-            "depth": ("point", [2, 2, 2, 3, 3, 3]), "n_train": ("point", [100] * 6), "n_params": ("point", n),
-            "p_over_n": ("point", 100 / n), "width": ("point", [2, 4, 6, 2, 4, 6]), "seed": [0, 1],
-        },
+        {name: (("point", "member"), value) for name, value in [
+            ("outcome", outcome.astype(float)), ("decided_step", np.full(outcome.shape, 1e3)),
+            ("n_delta", n_delta), ("loss", n_delta / 1e4), ("misclassified", n_delta / 3)]},
+        coords={"depth": ("point", [2] * 8), "width": ("point", [7] * 4 + [10] * 4),
+                "n_weights": ("point", n), "p_over_n": ("point", ratio), "time": [0, 1e3]},
     )  # fmt: skip
     fig = plot.jamming_transition_figure(results)
     assert [ax.get_title()[:3] for ax in fig.get_axes()] == ["(a)", "(b)", "(c)"]
-    assert len(fig.get_axes()[0].get_lines()) == 4  # runs and medians for two depths
+    assert len(fig.get_axes()[1].get_lines()) == 1  # the certified jammed runs of the one depth
     points = sweep.jamming_points(results)
-    fig = plot.jamming_point_figure(points)
-    (ax,) = fig.get_axes()
-    assert len(ax.containers) == 2  # one errorbar per depth
+    fig = plot.jamming_point_figure(points, sweep.jamming_times(results))
+    a, b = fig.get_axes()
+    assert len(a.containers) == 1 and len(b.containers) == 1  # one errorbar per depth in each panel
     rng = np.random.default_rng(0)
     gaps = np.concatenate([rng.random((3, 200)) * 0.1, -rng.random((3, 300))], axis=1)
     dist = jamming.overlap_distributions(gaps, np.array([1e-3, 2e-3, 3e-3]), n_bootstrap=10)

@@ -1,4 +1,6 @@
-"""The jamming sweep: its plan, resuming after an interruption, and the analysis of its results."""
+"""The jamming sweep: its plan, the paper's protocol, resuming through the store with certificates
+intact, and the analysis of end states into P/N* brackets, their training-time trend and the
+near-jamming runs."""
 
 import dataclasses
 
@@ -8,94 +10,167 @@ import pytest
 import xarray as xr
 
 from jamscope import io, nets, sweep
+from jamscope.end_state import FITTED, JAMMED, UNDECIDED
 
 TINY = sweep.SweepConfig(
-    n_train=(30,), depths=(1,), p_over_n=(0.8, 3.0), seeds=2, steps=200, decay_every=100,
-    spectra_window=(0.5, 4.0),
+    sizes=(20,), depths=(1,), p_over_n=(0.3, 5.0), seeds=2, steps=4000, lr=1e-2, min_steps=500, n_records=40,
+    spectra_window=(0.1, 10.0),
 )  # fmt: skip
 
 
-@pytest.mark.parametrize("bias_scale, dim_equals_width", [(0.0, False), (0.1, False), (1.0, True)])
-def test_parameter_count_matches_the_network(bias_scale, dim_equals_width):
-    config = dataclasses.replace(TINY, bias_scale=bias_scale, dim_equals_width=dim_equals_width)
+@pytest.mark.parametrize("dim", [None, 7])
+def test_weight_count_matches_the_network(dim):
+    config = dataclasses.replace(TINY, dim=dim)
     for width, depth in [(1, 1), (3, 2), (7, 5)]:
-        dim = width if dim_equals_width else config.dim
-        model = nets.FCNet(jax.random.PRNGKey(0), dim, width, depth, bias_scale=bias_scale)
-        assert sweep.fc_param_count(config, width, depth) == nets.n_params(model)
+        in_dim = width if dim is None else dim
+        model = nets.MLP(jax.random.PRNGKey(0), in_dim, width, depth, init="orthogonal")
+        biases = depth * width + 1
+        assert sweep.weight_count(config, width, depth) == nets.n_params(model) - biases
 
 
-def test_plan_hits_the_target_ratios():
-    config = dataclasses.replace(TINY, n_train=(400,), depths=(2, 5), p_over_n=(1.0, 2.0, 3.0, 5.0))
+def test_plan_fixes_n_and_varies_p_around_the_target_ratios():
+    config = dataclasses.replace(TINY, sizes=(100, 400), depths=(2, 3), p_over_n=(2.0, 2.8, 3.6))
     points = sweep.plan(config)
-    assert [d for d, _, _ in points] == [2] * 4 + [5] * 4
-    for depth, p, width in points:
-        ratio = p / sweep.fc_param_count(config, width, depth)
-        assert min(abs(np.log(ratio / r)) for r in config.p_over_n) < 0.35
-    widths = [w for d, _, w in points if d == 2]
-    assert widths == sorted(widths, reverse=True)  # large networks first
+    assert [d for d, _, _ in points] == [2] * 6 + [3] * 6
+    for depth, width, p in points:
+        n = sweep.weight_count(config, width, depth)
+        assert min(abs(p / n - r) for r in config.p_over_n) < 1.0 / n  # P rounded to an integer
+    for depth in (2, 3):  # the width whose weight count is closest to each size
+        widths = sorted({h for d, h, _ in points if d == depth})
+        for size, h in zip(config.sizes, widths, strict=True):
+            counts = {k: abs(sweep.weight_count(config, k, depth) - size) for k in range(1, 40)}
+            assert counts[h] == min(counts.values())
 
 
 def test_config_is_checked():
     with pytest.raises(ValueError, match="depths"):
         sweep.SweepConfig(depths=())
-    with pytest.raises(ValueError, match="n_train"):
-        sweep.SweepConfig(data="digits", n_train=(5000,))
+    with pytest.raises(ValueError, match="largest P"):
+        sweep.SweepConfig(data="digits", sizes=(5000,))
     with pytest.raises(ValueError, match="data_root"):
         sweep.SweepConfig(data="mnist")
+    with pytest.raises(ValueError, match="plateau"):
+        sweep.SweepConfig(plateau=2.0)
+    with pytest.raises(ValueError, match="fraction"):
+        sweep.SweepConfig(fraction=0.0)
 
 
-def test_sweep_records_every_run_and_resumes_without_recomputing(tmp_path, monkeypatch):
-    path = tmp_path / "jamming.nc"
-    full = sweep.run_sweep(TINY, path, progress=False)
-    assert full.sizes["point"] == len(sweep.plan(TINY)) == 2 and full.sizes["seed"] == 2
-    assert full.sizes["pattern"] == 30
-    for name in ("loss", "n_delta", "misclassified", "steps", "n_eff", "hp_c0", "h0_n_zero"):
-        assert full[name].dims == ("point", "seed")
-    # gaps are Δ = ε − y f: N_Δ counts the positive ones
+def test_the_default_protocol_is_the_papers():
+    """000 §III with the authors' code: standard parametrization, orthogonal weights, zero biases,
+    d = h, centred inputs on the sphere of radius √d, alternating labels, lr 10⁻⁴, margin 1/2."""
+    config = sweep.QUICK
+    assert config.parametrization == "standard" and config.dim is None and config.data == "sphere"
+    assert config.margin == 0.5 and config.activation == "relu" and config.decay_every is None
+    assert sweep.PAPER.lr == 1e-4 and config.lr == 1e-3  # the CPU presets' stated departure
+    models = sweep._networks(config, 6, 6, 2, 2)
+    first = jax.tree.map(lambda a: a[0], models)
+    assert isinstance(first, nets.MLP)
+    for w in first.weights:  # orthogonal layer by layer: orthonormal rows or columns
+        gram = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
+        np.testing.assert_allclose(gram, np.eye(gram.shape[0]), atol=1e-12)
+    assert all(float(np.abs(b).max()) == 0.0 for b in first.biases)
+    ds = sweep._point_data(config, 50, 6)
+    np.testing.assert_allclose(np.linalg.norm(ds.x, axis=1), np.sqrt(6), rtol=1e-12)
+    np.testing.assert_array_equal(ds.y, np.where(np.arange(50) % 2, 1.0, -1.0))
+
+
+def test_sweep_records_certified_runs_and_resumes_with_certificates_intact(tmp_path, monkeypatch):
+    full = sweep.run_sweep(TINY, tmp_path, progress=False)
+    assert full.sizes["point"] == len(sweep.plan(TINY)) == 2 and full.sizes["member"] == 2
+    # P/N = 0.3 fits; P/N = 5 is far above capacity and jams within the budget
+    by_ratio = {round(float(r), 1): full["outcome"].values[i] for i, r in enumerate(full["p_over_n"].values)}
+    np.testing.assert_array_equal(by_ratio[0.3], [FITTED] * 2)
+    np.testing.assert_array_equal(by_ratio[5.0], [JAMMED] * 2)
+    for name in ("loss", "n_delta", "misclassified", "decided_step", "force_balance", "n_dead", "hp_c0"):
+        assert full[name].dims == ("point", "member")
+    assert full["loss_t"].dims == ("point", "member", "time")
+    fitted = full["outcome"].values == FITTED
+    assert np.all(full["max_gap"].values[fitted] < 0)  # fitted: every Δ < 0
+    assert np.all(full["n_delta"].values[fitted] == 0) and np.all(full["n_delta"].values[~fitted] > 0)
+    assert np.all(full["n_dead"].values <= full["n_delta"].values)
+    # gaps are Δ = ε − y f: N_Δ counts the positive ones; H0 has at most N_Δ non-zero modes
     np.testing.assert_array_equal((full["gaps"] > 0).sum("pattern"), full["n_delta"])
-    # spectra where P/N lies in the window: H0 has at most N_Δ non-zero modes
-    assert full.sizes["mode"] == int(full["n_params"].max())
-    nonzero_h0 = full["h0_n_positive"].values
-    assert np.all(nonzero_h0 <= full["n_delta"].values)
+    assert np.all(full["h0_n_positive"].values <= full["n_delta"].values)
 
-    # interrupt: keep only the first point on disk, then run again
-    io.save_netcdf(full.isel(point=[0]), path)
+    # kill after the first point: drop the second point's file, run again
+    store = io.ResultStore(tmp_path / "jamming")
+    keys = io.stored_keys(store)
+    assert len(keys) == 2
+    (store.root / f"{full['key'].values[1]}.nc").unlink()
     calls = []
     original = sweep._run_point
-    monkeypatch.setattr(sweep, "_run_point", lambda *a: calls.append(a[1:3]) or original(*a))
-    resumed = sweep.run_sweep(TINY, path, progress=False)
+    monkeypatch.setattr(sweep, "_run_point", lambda *a: calls.append(a[1:4]) or original(*a))
+    resumed = sweep.run_sweep(TINY, tmp_path, progress=False)
     assert len(calls) == 1  # only the missing point was trained
-    for name in ("loss", "n_delta", "gaps", "n_eff"):
-        np.testing.assert_array_equal(resumed[name].values, full[name].values)
+    xr.testing.assert_identical(resumed, full)
     calls.clear()
-    sweep.run_sweep(TINY, path, progress=False)
+    sweep.run_sweep(TINY, tmp_path, progress=False)
     assert calls == []  # nothing left to do
-    with pytest.raises(ValueError, match="another configuration"):
-        sweep.run_sweep(dataclasses.replace(TINY, seeds=3), path, progress=False)
+    # growing the grid reuses the finished points (their key holds the protocol, not the grid)
+    grown = dataclasses.replace(TINY, p_over_n=(0.3, 2.0, 5.0))
+    sweep.run_sweep(grown, tmp_path, progress=False)
+    assert len(calls) == 1
 
 
 def _synthetic_results() -> xr.Dataset:
-    """Two depths at P = 100: depth 2 jams below N = 40, depth 3 never fits."""
-    n = np.array([20, 40, 60, 20, 40, 60])
-    n_delta = np.array([[30, 25], [0, 3], [0, 0], [40, 40], [30, 20], [10, 9]], dtype=float)
+    """Depth 2 (N = 100): P/N = 2, 2.5 fit, 3 is undecided, 3.5 and 4 jam; depth 3 (N = 150): nothing
+    certified jammed. Decision steps let the jammed side appear only after 10⁵ steps."""
+    ratio = np.array([2.0, 2.5, 3.0, 3.5, 4.0, 2.0, 3.0])
+    outcome = np.array([[1, 1, 1], [1, 1, 2], [2, 0, 1], [2, 2, 0], [2, 2, 2], [1, 1, 1], [0, 0, 2]])
+    decided = np.where(outcome == 2, 2e5, 1e4)
+    n_delta = np.where(outcome == 1, 0.0, 70.0)
+    n = np.array([100] * 5 + [150] * 2)
+    times = np.array([0, 1e3, 1e4, 1e5, 1e6])
     return xr.Dataset(
-        {"n_delta": (("point", "seed"), n_delta), "loss": (("point", "seed"), n_delta / 100.0)},
-        coords={
-            "depth": ("point", [2, 2, 2, 3, 3, 3]), "n_train": ("point", [100] * 6),
-            "n_params": ("point", n), "width": ("point", [2, 4, 6, 2, 4, 6]), "seed": [0, 1],
-        },
+        {name: (("point", "member"), value) for name, value in [
+            ("outcome", outcome.astype(float)), ("decided_step", decided), ("n_delta", n_delta),
+            ("loss", n_delta / 1e4), ("misclassified", n_delta / 3)]},
+        coords={"depth": ("point", [2] * 5 + [3] * 2), "width": ("point", [7] * 5 + [7] * 2),
+                "n_weights": ("point", n), "p_over_n": ("point", ratio), "n_train": ("point", ratio * n),
+                "time": times},
     )  # fmt: skip
 
 
-def test_jamming_points_and_near_jamming_runs():
+def test_jamming_points_from_certified_runs():
     results = _synthetic_results()
     points = sweep.jamming_points(results)
-    assert float(points["n_jammed"].sel(depth=2, n_train=100)) == 20
-    assert float(points["n_fitting"].sel(depth=2, n_train=100)) == 40  # half of the seeds fit
-    assert float(points["n_star"].sel(depth=2, n_train=100)) == pytest.approx(np.sqrt(800))
-    assert np.isnan(float(points["n_star"].sel(depth=3, n_train=100)))
-    strict = sweep.jamming_points(results, fraction=1.0)
-    assert float(strict["n_fitting"].sel(depth=2, n_train=100)) == 60
+    two = points.isel(group=0)
+    assert (float(two["ratio_fitted"]), float(two["ratio_jammed"])) == (2.5, 3.5)  # 3.0 undecided
+    assert float(two["p_over_n_star"]) == 3.0 and float(two["p_star"]) == 300.0
+    assert int(two["runs_fitted"]) == 6 and int(two["runs_jammed"]) == 7 and int(two["runs_undecided"]) == 2
+    assert int(two["points_undecided"]) == 1
+    three = points.isel(group=1)
+    assert np.isnan(float(three["ratio_jammed"]))  # never a certified jammed point
+    # as known at t = 10⁴ no run is certified jammed yet: no bracket
+    early = sweep.jamming_points(results, time=1e4)
+    assert np.isnan(float(early.isel(group=0)["ratio_jammed"]))
+    assert int(early.isel(group=0)["runs_undecided"]) == 2 + 7
+    times = sweep.jamming_times(results)  # the records nearest 1/30, 1/10, 1/3 and all of the budget
+    np.testing.assert_array_equal(times["time"].values, [1e4, 1e5, 1e6])
+    assert np.isnan(times["ratio_jammed"].values[1, 0]) and times["ratio_jammed"].values[2, 0] == 3.5
+    chosen = sweep.jamming_times(results, times=(0.0, 1e6))
+    assert chosen.sizes["time"] == 2 and chosen["runs_undecided"].values[0, 0] == 15
     near = sweep.near_jamming(results)
-    assert near.sizes["run"] == 2
-    np.testing.assert_array_equal(near["n_delta"].values, [30, 25])
+    assert near.sizes["run"] == 2 and np.all(near["outcome"].values == JAMMED)
+    np.testing.assert_array_equal(near["p_over_n"].values, [3.5, 3.5])
+
+
+def test_extrapolation_recovers_a_planted_finite_size_law():
+    c_inf, b = 2.8, -6.0
+    n = np.array([100.0, 200.0, 400.0, 800.0])
+    star = c_inf + b / np.sqrt(n)
+    points = xr.Dataset(
+        {"n_weights": ("group", n), "ratio_fitted": ("group", star - 0.01),
+         "ratio_jammed": ("group", star + 0.01), "p_over_n_star": ("group", star)},
+        coords={"depth": ("group", [2] * 4), "width": ("group", [7, 10, 14, 20])},
+    )  # fmt: skip
+    fit = sweep.extrapolate(points)[2]
+    assert fit["c_inf"] == pytest.approx(c_inf, abs=1e-9) and 0 < fit["error"] < 0.1 and fit["sizes"] == 4
+    assert sweep.extrapolate(points.isel(group=[0])) == {}
+
+
+def test_run_outcomes_at_a_time():
+    results = _synthetic_results()
+    np.testing.assert_array_equal(sweep.run_outcomes(results).values, results["outcome"].values.astype(int))
+    early = sweep.run_outcomes(results, time=1e4).values
+    assert np.all(early[results["outcome"].values == JAMMED] == UNDECIDED)
