@@ -233,7 +233,7 @@ def _experiments() -> dict[str, _Experiment]:
             "Figs. 5c, 6, 7 and 8 to --out.",
             "the paper's sizes (N ≈ 8000, d = h, up to 10⁷ steps; GPU)",
             reference=REFERENCE,
-            reference_help="the finite-size study: N ≈ 100–800 (P* ≈ 250–2000), L = 2, 3 (≤ 45 min)",
+            reference_help="the finite-size study: N ≈ 100, 200, 400 (P* ≈ 250–1000), L = 2, 3",
         ),
         "regimes": _Experiment(
             REGIMES_QUICK, REGIMES_PAPER, _REGIMES_OPTIONS,

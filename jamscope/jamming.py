@@ -109,6 +109,7 @@ def jamming_bracket(
     point lies below a jammed one.
     """
     ratio, codes = np.asarray(p_over_n, dtype=float), np.asarray(outcomes)
+    check_finite("p_over_n", ratio)
     if ratio.shape != codes.shape:
         raise ValueError(
             f"`p_over_n` and `outcomes` must have one entry per point, got {ratio.shape} and {codes.shape}"

@@ -571,12 +571,12 @@ case("jamming.find_jamming", jamming.find_jamming,
      lambda: dict(loss=_hinge(), data=O(f_()["data"], bad=(f_()["class_data"],)),
                   make=O(lambda key, h: nets.FCNet(key, 3, h, 2)), method=O(train.Adam(1e-2)),
                   low=S(2), high=S(4, bad=(1,)), steps=S(5), key=Key(), seeds=S(1),
-                  fraction=R(0.5, high=1.0), end=O(end_state.EndCriterion()), progress=Fix(False)),
+                  fraction=R(0.5, high=1.0), end=O(None), progress=Fix(False)),
      data=("data.y",), high=("low",))
 case("jamming.point_outcome", jamming.point_outcome,
      lambda: dict(outcomes=IA(np.array([1, 2, 0])), fraction=R(0.5, high=1.0)))
 case("jamming.jamming_bracket", jamming.jamming_bracket,
-     lambda: dict(p_over_n=A(np.array([1.0, 2.0, 3.0]), "as_bool", "nan", "inf"),  # NaN/inf: never bracket
+     lambda: dict(p_over_n=A(np.array([1.0, 2.0, 3.0]), "as_int", "as_bool"),  # any finite reals
                   outcomes=IA(np.array([1, 0, 2]))),
      p_over_n=("outcomes",), outcomes=("p_over_n",))
 # kernel_sweep
