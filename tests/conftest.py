@@ -6,18 +6,7 @@ every function of the package during the tests.
 
 import os
 
-# Four host devices for the sharding tests. The tests compile hundreds of small programs and run each
-# on tiny arrays, so XLA's compile time dominates them: LLVM's expensive passes are turned off (they
-# speed up the generated code, which these sizes do not need; the docs build keeps them).
-_XLA_TEST_FLAGS = {
-    "--xla_force_host_platform_device_count": "4",
-    "--xla_backend_optimization_level": "0",
-    "--xla_llvm_disable_expensive_passes": "true",
-}
-_flags = os.environ.get("XLA_FLAGS", "")
-os.environ["XLA_FLAGS"] = " ".join(
-    [_flags] + [f"{name}={value}" for name, value in _XLA_TEST_FLAGS.items() if name not in _flags]
-).strip()
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
