@@ -107,7 +107,15 @@ def _count_line(results: xr.Dataset) -> str:
     plateau = float(results["plateau"].values[0])
     return (f"end states of {codes.size} runs after at most {int(results['time'].values[-1])} steps: "
             f"{np.sum(codes == 1)} fitted, {np.sum(codes == 2)} jammed (loss fell < {plateau:.0%} over a "
-            f"decade at constant lr), {np.sum(codes == 0)} undecided")  # fmt: skip
+            f"decade at constant lr), {np.sum(codes == 0)} undecided{_marginal(results, codes)}")  # fmt: skip
+
+
+def _marginal(results: xr.Dataset, codes: np.ndarray) -> str:
+    """The fitted runs whose last patterns stopped at Δ = 0 to float64 precision (n_marginal)."""
+    if "n_marginal" not in results:
+        return ""
+    on_margin = int(np.sum(results["n_marginal"].values[codes == 1] > 0))
+    return f"; {on_margin} fitted runs end with patterns at Δ = 0 to float64 precision" if on_margin else ""
 
 
 def _time_trend(times: xr.Dataset, g: int) -> str:

@@ -31,6 +31,13 @@ moment resumes without recomputing a finished point, and the results are exporte
 Dataset. Each run keeps its end state, its trajectory on the log-spaced record grid (N*(P, t)), its
 final loss, N_Δ, misclassified patterns, smallest margin, force balance, dead patterns and all gaps
 Δ_μ, and near the transition the spectra of H, H0, Hp and N_eff.
+
+Loss and N_Δ are those of the evaluation that decided the end state (the training's last record),
+so a fitted run has N_Δ = 0. The gaps are evaluated again, and a pattern that the dynamics left at
+Δ = 0 to float64 precision (|Δ| within [`MARGIN_ROUNDING`][jamscope.sweep.MARGIN_ROUNDING] of the
+output scale: the quadratic hinge's force vanishes there, so the last patterns approach Δ = 0⁺ and
+stop at rounding level) can have either sign in two evaluations: such patterns are counted as
+`n_marginal`.
 """
 
 import dataclasses
@@ -61,6 +68,7 @@ __all__ = [
     "QUICK",
     "REFERENCE",
     "PAPER",
+    "MARGIN_ROUNDING",
     "weight_count",
     "plan",
     "run_sweep",
@@ -261,6 +269,11 @@ def _spectra(loss, models, data: Dataset) -> dict[str, np.ndarray]:
     return out
 
 
+MARGIN_ROUNDING = 1e-12
+"""|Δ_μ| ≤ `MARGIN_ROUNDING` · max(ε, max_μ |f_μ|): the pattern sits on the margin to float64
+precision (10⁴ ulps of the outputs), its sign decided by rounding (`n_marginal`)."""
+
+
 def _member(models, k: int):
     return jax.tree.map(lambda a: a[k] if eqx.is_array(a) else a, models)
 
@@ -292,12 +305,14 @@ def _run_point(config: SweepConfig, depth: int, width: int, p: int, mesh: Mesh |
                 newton[name][k] = float(value)
     f = ensemble_outputs(models, data.x)
     gaps = np.asarray(jax.vmap(lambda fk: loss.gaps(fk, data.y))(f))
+    rounding = MARGIN_ROUNDING * np.maximum(config.margin, np.abs(np.asarray(f)).max(axis=1))
     step = np.asarray(history.step)
     per_run = {  # a run stops when it is decided: its last step is the decision's (or the budget)
         "outcome": outcome.astype(float),
         "decided_step": step[:, -1].astype(float),
-        "loss": np.asarray(jax.vmap(lambda fk: jnp.mean(loss.value(fk, data.y)))(f), dtype=float),
-        "n_delta": np.sum(gaps > 0, axis=1).astype(float),
+        "loss": np.asarray(history.loss, dtype=float)[:, -1],
+        "n_delta": np.asarray(history.n_unsatisfied, dtype=float)[:, -1],
+        "n_marginal": np.sum(np.abs(gaps) <= rounding[:, None], axis=1).astype(float),
         "misclassified": np.asarray([n_misclassified(m, data) for m in members], dtype=float),
         "max_gap": gaps.max(axis=1),
         "force_balance": np.asarray([force_balance(loss, m, data) for m in members]),

@@ -14,9 +14,9 @@ in conftest.py, which reads the JSON lines written under ``.cache/fuzz-counts/``
 Public names that are not fuzzed, and why:
 
 - typing aliases: ``diffeo.Interpolation``, ``stability.Average`` (Literal type aliases).
-- constants: ``aging_sweep.PROBLEMS``, ``diffeo.GAUSSIAN_SIGMA``, ``sweep.PAPER_P_OVER_N_STAR``, the
-  end-state codes ``end_state.UNDECIDED``, ``end_state.FITTED``, ``end_state.JAMMED``,
-  ``end_state.OUTCOMES`` and the presets ``aging_sweep.QUICK``, ``aging_sweep.PAPER``,
+- constants: ``aging_sweep.PROBLEMS``, ``diffeo.GAUSSIAN_SIGMA``, ``sweep.PAPER_P_OVER_N_STAR``,
+  ``sweep.MARGIN_ROUNDING``, the end-state codes ``end_state.UNDECIDED``, ``end_state.FITTED``,
+  ``end_state.JAMMED``, ``end_state.OUTCOMES`` and the presets ``aging_sweep.QUICK``, ``aging_sweep.PAPER``,
   ``diffeo_sweep.QUICK``, ``diffeo_sweep.PAPER``, ``kernel_sweep.QUICK``, ``kernel_sweep.PAPER``,
   ``regimes.QUICK``, ``regimes.PAPER``, ``sweep.QUICK``, ``sweep.REFERENCE``, ``sweep.PAPER`` (their
   config classes are fuzzed).
@@ -103,7 +103,8 @@ SKIPPED = {
     "diffeo.Interpolation", "stability.Average",
     "aging_sweep.PROBLEMS", "aging_sweep.QUICK", "aging_sweep.PAPER", "diffeo_sweep.QUICK",
     "diffeo_sweep.PAPER", "kernel_sweep.QUICK", "kernel_sweep.PAPER", "regimes.QUICK", "regimes.PAPER",
-    "sweep.QUICK", "sweep.REFERENCE", "sweep.PAPER", "sweep.PAPER_P_OVER_N_STAR", "diffeo.GAUSSIAN_SIGMA",
+    "sweep.QUICK", "sweep.REFERENCE", "sweep.PAPER", "sweep.PAPER_P_OVER_N_STAR", "sweep.MARGIN_ROUNDING",
+    "diffeo.GAUSSIAN_SIGMA",
     "end_state.UNDECIDED", "end_state.FITTED", "end_state.JAMMED", "end_state.OUTCOMES",
     "end_state.NewtonMinimum",
     "diffeo.AbstractDiffeo", "kernels.AbstractKernel", "losses.AbstractLoss", "losses.AbstractMarginLoss",
