@@ -31,7 +31,7 @@ from .diffeo_sweep import (
 )
 from .fits import scaling_fit
 from .io import save_netcdf
-from .jamming import overlap_distributions
+from .jamming import overlap_distributions, point_outcome
 from .kernel_sweep import (
     KernelsConfig,
     beta_table,
@@ -129,6 +129,42 @@ def _time_trend(times: xr.Dataset, g: int) -> str:
     return "; ".join(parts)
 
 
+def _newton_lines(results: xr.Dataset) -> list[str]:
+    """The Newton test of the runs that did not fit (smooth activations, `newton=True`)."""
+    tested = results["newton_certified"].values if "newton_certified" in results else np.zeros(0)
+    tested = tested[np.isfinite(tested)]
+    if tested.size == 0:
+        return []
+    ok = results["newton_certified"].values == 1
+    other = np.isfinite(results["newton_certified"].values) & ~ok
+    lines = [f"Newton test of the {tested.size} runs that did not fit (force balance ≤ 1e-9, "
+             f"λ_min/λ_max ≥ −1e-9): {int(ok.sum())} certified minima"]  # fmt: skip
+    if ok.any():
+        curvature, value = results["newton_curvature"].values[ok], results["newton_loss"].values[ok]
+        lines[-1] += (f", λ_min/λ_max ≥ {curvature.min():.1e} (H ⪰ 0), L from {value.min():.3g} to "
+                      f"{value.max():.3g}")  # fmt: skip
+    if other.any():
+        balance, curvature, growth = (results[f"newton_{name}"].values[other]
+                                      for name in ("force_balance", "curvature", "growth"))  # fmt: skip
+        lines.append(f"  not certified: {int(other.sum())}, with force balance {balance.min():.1e} to "
+                     f"{balance.max():.1e}, λ_min/λ_max {curvature.min():.1e} to {curvature.max():.1e}, the "
+                     f"weights' norm ×{growth.min():.4g} to ×{growth.max():.4g} under Newton")  # fmt: skip
+        if growth.max() > 2:
+            lines[-1] += " (L falls as the weights grow: no minimum at finite weights nearby)"
+    return lines
+
+
+def _one_sided(results: xr.Dataset, depth: int, n: int) -> str:
+    """The bound that the decided points of one (depth, N) do give when they bracket nothing."""
+    sel = (results["depth"].values == depth) & (results["n_weights"].values == n)
+    ratio = results["p_over_n"].values[sel]
+    codes = np.array([point_outcome(o.astype(np.int32)) for o in results["outcome"].values[sel]])
+    fitted, jammed = ratio[codes == 1], ratio[codes == 2]
+    bounds = ([f"P/N* ≥ {fitted.max():.2f}: fitted there"] if fitted.size else []) + (
+        [f"P/N* < {jammed.min():.2f}: jammed there"] if jammed.size else [])  # fmt: skip
+    return f" ({', '.join(bounds)})" if bounds else ""
+
+
 def _summary(results: xr.Dataset, points: xr.Dataset, times: xr.Dataset, near, dist) -> str:
     standard = results["parametrization"].values[0] == "standard"
     protocol = ("standard" if standard else "NTK") + " parametrization, orthogonal init"
@@ -148,7 +184,7 @@ def _summary(results: xr.Dataset, points: xr.Dataset, times: xr.Dataset, near, d
         if np.isfinite(low):
             text = f"P/N* ∈ [{low:.2f}, {high:.2f}) (P* ≈ {n * 0.5 * (low + high):.0f})"
         else:
-            text = "not bracketed by certified points"
+            text = f"not bracketed by certified points{_one_sided(results, depth, n)}"
         lines.append(f"  L = {depth}, h = d = {width}, N = {n}: {text}; {counts}")
         lines.append(f"      with training time: {_time_trend(times, g)}")
     fits = extrapolate(points)
@@ -162,6 +198,7 @@ def _summary(results: xr.Dataset, points: xr.Dataset, times: xr.Dataset, near, d
         held = int(np.sum(bracketed >= 0.25))
         lines.append(f"  bound N* ≤ 4P (000 eq. 13: P/N* ≥ 1/4): holds for {held} of {bracketed.size}")
     lines += _near_lines(near, activation)
+    lines += _newton_lines(results)
     if isinstance(dist, str):
         lines.append(dist)
     else:

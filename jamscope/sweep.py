@@ -315,7 +315,9 @@ def _run_point(config: SweepConfig, depth: int, width: int, p: int, mesh: Mesh |
         "n_marginal": np.sum(np.abs(gaps) <= rounding[:, None], axis=1).astype(float),
         "misclassified": np.asarray([n_misclassified(m, data) for m in members], dtype=float),
         "max_gap": gaps.max(axis=1),
-        "force_balance": np.asarray([force_balance(loss, m, data) for m in members]),
+        "force_balance": np.where(  # a fitted network has no forces
+            outcome == FITTED, np.nan, np.asarray([force_balance(loss, m, data) for m in members])
+        ),
         "n_dead": np.asarray([_dead_patterns(m, data, loss) for m in members], dtype=float),
     } | newton
     n = weight_count(config, width, depth)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from jamscope import io, nets, sweep
+from jamscope import io, nets, report, sweep
 from jamscope.end_state import FITTED, JAMMED, UNDECIDED
 
 TINY = sweep.SweepConfig(
@@ -88,6 +88,8 @@ def test_sweep_records_certified_runs_and_resumes_with_certificates_intact(tmp_p
     # N_Δ and L are the verdict's: a fitted run has N_Δ = 0 and L = 0, every other run N_Δ > 0
     assert np.all(full["n_delta"].values[fitted] == 0) and np.all(full["loss"].values[fitted] == 0)
     assert np.all(full["n_delta"].values[~fitted] > 0)
+    assert np.all(np.isnan(full["force_balance"].values[fitted]))  # no forces
+    assert np.all(full["force_balance"].values[~fitted] >= 0)
     assert np.all(full["n_dead"].values <= full["n_delta"].values)
     # gaps are Δ = ε − y f, evaluated again: N_Δ counts the positive ones up to patterns on the margin
     gaps, marginal = full["gaps"].values, full["n_marginal"].values  # NaN-padded to the largest P
@@ -181,3 +183,20 @@ def test_run_outcomes_at_a_time():
     np.testing.assert_array_equal(sweep.run_outcomes(results).values, results["outcome"].values.astype(int))
     early = sweep.run_outcomes(results, time=1e4).values
     assert np.all(early[results["outcome"].values == JAMMED] == UNDECIDED)
+
+
+def test_the_report_states_the_newton_test_and_one_sided_bounds():
+    """Smooth activations: how many non-fitted runs Newton certified, with H's worst curvature, and
+    what the others did; a (depth, N) that brackets nothing still gives the bound its points give."""
+    nan = np.nan
+    runs = xr.Dataset({name: (("point", "member"), np.array(values)) for name, values in [
+        ("newton_certified", [[1.0, 0.0, nan]]), ("newton_curvature", [[-1e-12, -1e-7, nan]]),
+        ("newton_loss", [[0.01, 0.02, nan]]), ("newton_force_balance", [[1e-10, 1e-4, nan]]),
+        ("newton_growth", [[1.0, 30.0, nan]])]})  # fmt: skip
+    first, second = report._newton_lines(runs)
+    assert "of the 2 runs" in first and "1 certified" in first and "≥ -1.0e-12 (H ⪰ 0)" in first
+    assert "not certified: 1" in second and "×30 to ×30" in second and "-1.0e-07" in second
+    assert report._newton_lines(runs.drop_vars("newton_certified")) == []
+    results = _synthetic_results()  # depth 3: P/N = 2 fitted, 3 undecided
+    assert report._one_sided(results, 3, 150) == " (P/N* ≥ 2.00: fitted there)"
+    assert report._one_sided(results, 2, 100) == " (P/N* ≥ 2.50: fitted there, P/N* < 3.50: jammed there)"
