@@ -58,7 +58,13 @@ __all__ = [
     "newton_minimum",
 ]
 
-UNDECIDED, FITTED, JAMMED = 0, 1, 2
+UNDECIDED = 0
+"""Outcome code: the budget ran out before the run was fitted or jammed."""
+FITTED = 1
+"""Outcome code: every pattern satisfied, N_Δ = 0."""
+JAMMED = 2
+"""Outcome code: N_Δ > 0 and the loss passed the plateau test of an
+[`EndCriterion`][jamscope.end_state.EndCriterion]."""
 OUTCOMES = ("undecided", "fitted", "jammed")
 """Names of the outcome codes: ``OUTCOMES[code]``."""
 
