@@ -24,6 +24,16 @@ physical observable (N*, N_Δ/N at the jump, spectra and gaps near jamming):
     a vanishing fraction of the forces: force balance), and no Hessian eigenvalue below
     −`curvature_tol` · λ_max (a minimum, not a saddle; thesis ch. 2: for smooth ρ the stable states
     have H ⪰ 0).
+- **frozen**: jammed by the plateau test, but every unsatisfied pattern is *frozen*: the last
+  hidden layer is entirely off on it ([`frozen_patterns`][jamscope.end_state.frozen_patterns]), so
+  no weight but the output bias moves f there. The network satisfies every pattern it can still
+  move, and the loss is held by dead units, not by more constraints than degrees of freedom: 000's
+  counting needs "the network output to remain sensitive to all its weights" (§I), and frozen
+  patterns are the analogue of the rattlers it excludes from N (§II). Measured on the CPU presets
+  (N ≈ 100–400, d = h ≤ 14): such runs end at N_Δ/N = 0.03–0.28 with N_Δ equal to the number of
+  frozen patterns, below the jump, while the other plateau-jammed runs with frozen patterns keep
+  tens to hundreds of unsatisfied patterns that do move. Frozen runs never count as jammed.
+  [`mark_frozen`][jamscope.end_state.mark_frozen] assigns this state.
 - **undecided**: neither when the budget ran out. It is reported, never counted as fitted or jammed.
 
 [`train`][jamscope.train.train] takes an `EndCriterion` as `end=`: each member of an ensemble stops
@@ -43,17 +53,20 @@ from ._checks import check_finite, check_int_at_least, check_positive, check_tra
 from ._hessian import hessian
 from .data import Dataset
 from .losses import AbstractMarginLoss, mean_loss
-from .nets import AbstractNet, partition
+from .nets import AbstractNet, _raw_activation, partition
 from .typing import Array, Float, Int, typechecked
 
 __all__ = [
     "UNDECIDED",
     "FITTED",
     "JAMMED",
+    "FROZEN",
     "OUTCOMES",
     "EndCriterion",
     "judge",
     "force_balance",
+    "frozen_patterns",
+    "mark_frozen",
     "NewtonMinimum",
     "newton_minimum",
 ]
@@ -65,7 +78,10 @@ FITTED = 1
 JAMMED = 2
 """Outcome code: N_Δ > 0 and the loss passed the plateau test of an
 [`EndCriterion`][jamscope.end_state.EndCriterion]."""
-OUTCOMES = ("undecided", "fitted", "jammed")
+FROZEN = 3
+"""Outcome code: the plateau test passed, but every unsatisfied pattern is frozen (dead units):
+[`mark_frozen`][jamscope.end_state.mark_frozen]."""
+OUTCOMES = ("undecided", "fitted", "jammed", "frozen")
 """Names of the outcome codes: ``OUTCOMES[code]``."""
 
 
@@ -190,6 +206,45 @@ def force_balance(loss: AbstractMarginLoss, model: AbstractNet, data: Dataset) -
     _check_problem(loss, model, data)
     net, total = _forces(loss, model, data.x, data.y)
     return jnp.where(total > 0, net / jnp.where(total > 0, total, 1.0), jnp.nan)
+
+
+@typechecked
+def frozen_patterns(loss: AbstractMarginLoss, model: AbstractNet, data: Dataset) -> Int[Array, ""]:
+    """#{μ : Δ_μ > 0 and every unit of the last hidden layer is off on x_μ}, a unit being off when
+    ρ(z) = 0 and ρ′(z) = 0 at its preactivation z (a ReLU unit with z ≤ 0; never tanh or softplus):
+    unsatisfied patterns on which f = B^{(L+1)}, the output bias, and ∇_θ Δ_μ vanishes but along
+    it, so no force acts on the weights (000 §I: the counting needs the output sensitive to them).
+
+    Needs a network with hidden `preactivations` and an `activation` name
+    ([`MLP`][jamscope.nets.MLP], [`FCNet`][jamscope.nets.FCNet]); the tests are exact zeros,
+    ReLU's value and derivative below 0, in any dtype.
+    """
+    _check_problem(loss, model, data)
+    if not (hasattr(model, "preactivations") and hasattr(model, "activation")):
+        raise TypeError(f"`model` must expose its hidden `preactivations` and `activation`, got "
+                        f"{type(model).__name__}")  # fmt: skip
+    rho = _raw_activation(model.activation, getattr(model, "softplus_beta", 1.0))
+    slope = jax.vmap(jax.grad(rho))
+
+    def off(x):
+        z = model.preactivations(x)[-1]
+        return jnp.all((rho(z) == 0) & (slope(z) == 0))
+
+    unsatisfied = loss.gaps(jax.vmap(model)(data.x), data.y) > 0
+    return jnp.sum(unsatisfied & jax.vmap(off)(data.x))
+
+
+@typechecked
+def mark_frozen(
+    outcome: Int[np.ndarray, " *K"], n_unsatisfied: Int[np.ndarray, " *K"], n_frozen: Int[np.ndarray, " *K"]
+) -> Int[np.ndarray, " *K"]:
+    """[`FROZEN`][jamscope.end_state.FROZEN] where a run is [`JAMMED`][jamscope.end_state.JAMMED]
+    with every one of its N_Δ unsatisfied patterns frozen (n_frozen ≥ N_Δ, from
+    [`frozen_patterns`][jamscope.end_state.frozen_patterns] on the final network); the other
+    outcomes unchanged. A run that is jammed with some frozen patterns stays jammed: its other
+    unsatisfied patterns hold the loss."""
+    held = (outcome == JAMMED) & (n_frozen >= n_unsatisfied)
+    return np.where(held, FROZEN, outcome).astype(np.int32)
 
 
 def _check_problem(loss: AbstractMarginLoss, model: AbstractNet, data: Dataset) -> None:

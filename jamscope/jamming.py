@@ -19,6 +19,7 @@ import math
 from collections.abc import Callable
 from typing import Literal
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -27,7 +28,8 @@ from tqdm.auto import tqdm
 
 from ._checks import check_finite, check_in_range, check_int_at_least, check_positive, check_trailing_shape
 from .data import Dataset
-from .end_state import FITTED, JAMMED, UNDECIDED, EndCriterion
+from .end_state import FITTED, FROZEN, JAMMED, UNDECIDED, EndCriterion, frozen_patterns, mark_frozen
+from .ensemble import gather
 from .fits import PowerLawFit, log_binned_density, power_law_fit
 from .losses import AbstractMarginLoss
 from .nets import AbstractNet, ensemble, n_params, outputs
@@ -85,13 +87,14 @@ def point_outcome(outcomes: Int[Array, " K"] | Int[np.ndarray, " K"], fraction: 
     [`FITTED`][jamscope.end_state.FITTED] when at least `fraction` of the runs fitted (default half:
     a median criterion); [`JAMMED`][jamscope.end_state.JAMMED] when so many runs are certified
     jammed that fewer than `fraction` would fit even if every undecided run did;
-    [`UNDECIDED`][jamscope.end_state.UNDECIDED] otherwise. Undecided runs never count as fitted or
-    jammed.
+    [`UNDECIDED`][jamscope.end_state.UNDECIDED] otherwise. Undecided and
+    [`FROZEN`][jamscope.end_state.FROZEN] runs never count as fitted or jammed: a frozen run cannot
+    fit, but its loss is held by dead units, not by the constraints that make a point jammed.
     """
     _check_fraction(fraction)
     codes = np.asarray(outcomes)
-    if codes.size == 0 or not np.all(np.isin(codes, (UNDECIDED, FITTED, JAMMED))):
-        raise ValueError(f"`outcomes` must be a non-empty array of end-state codes 0, 1, 2, got {codes}")
+    if codes.size == 0 or not np.all(np.isin(codes, (UNDECIDED, FITTED, JAMMED, FROZEN))):
+        raise ValueError(f"`outcomes` must be a non-empty array of end-state codes 0, 1, 2, 3, got {codes}")
     if np.mean(codes == FITTED) >= fraction:
         return FITTED
     return JAMMED if np.mean(codes != JAMMED) < fraction else UNDECIDED
@@ -280,7 +283,9 @@ def find_jamming(
     P (one key), so the outcome is monotone in P when the end states are (nested training sets).
     At each evaluated value `seeds` networks train vmapped as one ensemble with `method` for at
     most `steps` steps, each stopping when fitted or certified jammed by `end` (default
-    [`EndCriterion()`][jamscope.end_state.EndCriterion], see [`jamscope.end_state`][jamscope.end_state]);
+    [`EndCriterion()`][jamscope.end_state.EndCriterion], see [`jamscope.end_state`][jamscope.end_state];
+    a jammed run whose unsatisfied patterns are all on dead units is
+    [`FROZEN`][jamscope.end_state.FROZEN] when the network exposes its hidden `activations`);
     [`point_outcome`][jamscope.jamming.point_outcome]
     decides the point. A point left undecided by the budget stops the search (`bracketed` False).
     The papers decrease h from large values instead of bisecting; both locate the same change of
@@ -311,12 +316,16 @@ def find_jamming(
         init = jax.random.fold_in(key, value) if over == "width" else key
         keys = jax.random.split(init, seeds)
         models = ensemble(lambda k: make(k, h), keys)
-        _, history = train(
+        trained, history = train(
             models, loss, subset, method, steps=steps, end=end, ensemble=True, mesh=mesh, progress=False
         )
         outcomes[value] = np.asarray(history.n_unsatisfied[:, -1])
         losses[value] = np.asarray(history.loss[:, -1])
         states[value] = np.asarray(history.outcome)
+        if hasattr(trained, "activations"):
+            whole = jax.tree.map(lambda a: jnp.asarray(a) if eqx.is_array(a) else a, gather(trained))
+            frozen = eqx.filter_vmap(lambda m, subset=subset: frozen_patterns(loss, m, subset))(whole)
+            states[value] = mark_frozen(states[value], outcomes[value], np.asarray(frozen))
         counts[value] = n_params(make(keys[0], h))
         bar.update()
         bar.set_postfix(value=value, fitted=f"{np.mean(states[value] == FITTED):.2f}")

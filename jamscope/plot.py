@@ -43,15 +43,17 @@ def _depth_colors(depths) -> dict[int, str]:
     return {int(d): f"C{i}" for i, d in enumerate(sorted({int(v) for v in depths}))}
 
 
-_OUTCOME_STYLE = {1: ("o", "fitted"), 2: ("s", "jammed (certified)"), 0: ("x", "undecided")}
+_OUTCOME_STYLE = {1: ("o", "fitted"), 2: ("s", "jammed (certified)"), 3: ("v", "frozen (dead units)"),
+                  0: ("x", "undecided")}  # fmt: skip
 
 
 @typechecked
 def jamming_transition_figure(results: xr.Dataset) -> Figure:
     """000 Fig. 6 from a [`run_sweep`][jamscope.sweep.run_sweep] result, by end state: (a) N_Δ/N
     against P/N (filled: certified fitted or jammed runs, line: median over the certified runs of a
-    point; crosses: undecided runs, excluded from every statistic); (b) N_Δ/N against the final loss L
-    of the certified jammed runs; (c) their misclassified patterns against L. Colours: depth L."""
+    point; open triangles: frozen runs, crosses: undecided ones, both excluded from every
+    statistic); (b) N_Δ/N against the final loss L of the certified jammed runs; (c) their
+    misclassified patterns against L. Colours: depth L."""
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(14, 3.8), constrained_layout=True)
     colors = _depth_colors(results["depth"].values)
     ratio = (results["n_delta"] / results["n_weights"]).values
@@ -65,9 +67,9 @@ def jamming_transition_figure(results: xr.Dataset) -> Figure:
             x = np.repeat(results["p_over_n"].values[order][:, None], ratio.shape[1], 1)
             for code, (marker, _) in _OUTCOME_STYLE.items():
                 hit = outcome[order] == code
-                face = color if code else "none"
+                face = color if code in (1, 2) else "none"
                 a.plot(x[hit], ratio[order][hit], marker, ms=4, color=color, mfc=face, alpha=0.6)
-            certified = np.where(outcome[order] > 0, ratio[order], np.nan)
+            certified = np.where(np.isin(outcome[order], (1, 2)), ratio[order], np.nan)
             median = np.array([np.nanmedian(r) if np.any(np.isfinite(r)) else np.nan for r in certified])
             n = int(results["n_weights"].values[pts[0]])
             a.plot(x[:, 0], median, "-", color=color, alpha=0.8, label=f"L = {depth}, N = {n}")
@@ -75,7 +77,7 @@ def jamming_transition_figure(results: xr.Dataset) -> Figure:
         b.semilogx(loss[jammed], ratio[jammed], "s", ms=3, color=color, label=f"L = {depth}")
         c.semilogx(loss[jammed], results["misclassified"].values[jammed], "s", ms=3, color=color)
     for code, (marker, name) in _OUTCOME_STYLE.items():
-        a.plot([], [], marker, color="k", mfc="k" if code else "none", label=name)
+        a.plot([], [], marker, color="k", mfc="k" if code in (1, 2) else "none", label=name)
     a.axvspan(2.8, 2.9, color="0.85", label="000: P/N* (N ≈ 8000)")
     a.set(xlabel="P / N", ylabel=r"$N_\Delta / N$", title=r"(a) $N_\Delta/N$ vs $P/N$ (000 Fig. 6a)")
     _legend(a, fontsize=7)

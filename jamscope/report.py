@@ -31,7 +31,7 @@ from .diffeo_sweep import (
 )
 from .fits import scaling_fit
 from .io import save_netcdf
-from .jamming import overlap_distributions, point_outcome
+from .jamming import overlap_distributions
 from .kernel_sweep import (
     KernelsConfig,
     beta_table,
@@ -107,7 +107,8 @@ def _count_line(results: xr.Dataset) -> str:
     plateau = float(results["plateau"].values[0])
     return (f"end states of {codes.size} runs after at most {int(results['time'].values[-1])} steps: "
             f"{np.sum(codes == 1)} fitted, {np.sum(codes == 2)} jammed (loss fell < {plateau:.0%} over a "
-            f"decade at constant lr), {np.sum(codes == 0)} undecided{_marginal(results, codes)}")  # fmt: skip
+            f"decade at constant lr), {np.sum(codes == 3)} frozen (so stopped, every unsatisfied pattern on "
+            f"dead units), {np.sum(codes == 0)} undecided{_marginal(results, codes)}")  # fmt: skip
 
 
 def _marginal(results: xr.Dataset, codes: np.ndarray) -> str:
@@ -154,14 +155,11 @@ def _newton_lines(results: xr.Dataset) -> list[str]:
     return lines
 
 
-def _one_sided(results: xr.Dataset, depth: int, n: int) -> str:
+def _one_sided(row: xr.Dataset) -> str:
     """The bound that the decided points of one (depth, N) do give when they bracket nothing."""
-    sel = (results["depth"].values == depth) & (results["n_weights"].values == n)
-    ratio = results["p_over_n"].values[sel]
-    codes = np.array([point_outcome(o.astype(np.int32)) for o in results["outcome"].values[sel]])
-    fitted, jammed = ratio[codes == 1], ratio[codes == 2]
-    bounds = ([f"P/N* ≥ {fitted.max():.2f}: fitted there"] if fitted.size else []) + (
-        [f"P/N* < {jammed.min():.2f}: jammed there"] if jammed.size else [])  # fmt: skip
+    fitted, jammed = float(row["largest_fitted"]), float(row["smallest_jammed"])
+    bounds = ([f"P/N* ≥ {fitted:.2f}: fitted there"] if np.isfinite(fitted) else []) + (
+        [f"P/N* < {jammed:.2f}: jammed there"] if np.isfinite(jammed) else [])  # fmt: skip
     return f" ({', '.join(bounds)})" if bounds else ""
 
 
@@ -180,11 +178,11 @@ def _summary(results: xr.Dataset, points: xr.Dataset, times: xr.Dataset, near, d
         depth, width, n = int(row["depth"]), int(row["width"]), int(row["n_weights"])
         low, high = float(row["ratio_fitted"]), float(row["ratio_jammed"])
         counts = (f"runs: {int(row['runs_fitted'])} fitted, {int(row['runs_jammed'])} jammed, "
-                  f"{int(row['runs_undecided'])} undecided")  # fmt: skip
+                  f"{int(row['runs_frozen'])} frozen, {int(row['runs_undecided'])} undecided")  # fmt: skip
         if np.isfinite(low):
             text = f"P/N* ∈ [{low:.2f}, {high:.2f}) (P* ≈ {n * 0.5 * (low + high):.0f})"
         else:
-            text = f"not bracketed by certified points{_one_sided(results, depth, n)}"
+            text = f"not bracketed by certified points{_one_sided(row)}"
         lines.append(f"  L = {depth}, h = d = {width}, N = {n}: {text}; {counts}")
         lines.append(f"      with training time: {_time_trend(times, g)}")
     fits = extrapolate(points)
@@ -213,19 +211,19 @@ def _summary(results: xr.Dataset, points: xr.Dataset, times: xr.Dataset, near, d
 
 
 def _near_lines(near: xr.Dataset | None, activation: str) -> list[str]:
-    """N_Δ/N at the jump, dead patterns, C0 and the stability bounds on the runs next to jamming."""
+    """N_Δ/N at the jump, frozen patterns, C0 and the stability bounds on the runs next to jamming."""
     if near is None:
         return []
     lines = ["certified jammed runs at the smallest jammed P/N (000 Fig. 6b rectangle):"]
     for depth in np.unique(near["depth"].values):
         sel = near["depth"].values == depth
         ratio = near["n_delta"].values[sel] / near["n_weights"].values[sel]
-        dead = near["n_dead"].values[sel]
+        frozen = near["n_frozen"].values[sel]
         c0 = near["hp_c0"].values[sel]
         c0_text = f"{np.nanmean(c0):.2f}" if np.any(np.isfinite(c0)) else "n/a (no spectra there)"
         lines.append(
             f"  L = {depth}: {sel.sum()} runs, median N_Δ/N = {np.median(ratio):.2f} (000: ≈ 0.7–0.75 ReLU), "
-            f"{np.sum(dead > 0)} with dead patterns (no active unit: frozen, not balanced), "
+            f"{np.sum(frozen > 0)} with some frozen patterns (on dead units, no force), "
             f"mean C0 of Hp = {c0_text} (000: 0.5 ReLU, 0.43 tanh)"
         )
     n_minus = near["hp_n_negative"].values

@@ -6,9 +6,10 @@ varied, the protocol of 000 Fig. 6, which resolves P/N* finely even for small ne
 step in h changes N by ≈ 2/h). At every point (L, h, P) a seed ensemble trains
 vmapped with full-batch Adam on the quadratic hinge until each run reaches a certified end state
 ([`jamscope.end_state`][jamscope.end_state]): *fitted* (N_Δ = 0), *jammed* (its loss stopped
-falling over a decade of steps at constant learning rate, or, for smooth activations, the Newton
-test) or *undecided* when the budget ran out. Only certified runs feed N* and the observables near
-jamming.
+falling over a decade of training time at constant learning rate), *frozen* (so stopped, but with
+every unsatisfied pattern on dead units: a trap of narrow ReLU networks, not a jammed state) or
+*undecided* when the budget ran out. Only fitted and jammed runs feed N* and the observables near
+jamming; a point's outcome is decided by its runs ([`point_outcome`][jamscope.jamming.point_outcome]).
 
 **The paper's protocol** (000 §III and the authors' code, ``notes/jamming.md`` §6) is the default:
 the standard parametrization (`nets.MLP`: a^{(i)} = W^{(i)} ρ(a^{(i−1)}) + B^{(i)}, no 1/√h) with
@@ -29,7 +30,7 @@ L = 3, h = 51), which for ReLU is N_eff − 1 (000 App. A). Every point is one a
 of an [`io.ResultStore`][jamscope.io.ResultStore] under ``<out>/jamming/``: a sweep killed at any
 moment resumes without recomputing a finished point, and the results are exported to one labelled
 Dataset. Each run keeps its end state, its trajectory on the log-spaced record grid (N*(P, t)), its
-final loss, N_Δ, misclassified patterns, smallest margin, force balance, dead patterns and all gaps
+final loss, N_Δ, misclassified patterns, smallest margin, force balance, frozen patterns and all gaps
 Δ_μ, and near the transition the spectra of H, H0, Hp and N_eff.
 
 Loss and N_Δ are those of the evaluation that decided the end state (the training's last record),
@@ -54,7 +55,17 @@ from jax.sharding import Mesh
 from ._checks import check_in_range, check_int_at_least, check_positive, check_positive_values
 from .curvature import decompose, n_eff, spectrum, summarize
 from .data import Dataset, digits, mnist, random_sphere
-from .end_state import FITTED, JAMMED, EndCriterion, force_balance, newton_minimum
+from .end_state import (
+    FITTED,
+    FROZEN,
+    JAMMED,
+    OUTCOMES,
+    EndCriterion,
+    force_balance,
+    frozen_patterns,
+    mark_frozen,
+    newton_minimum,
+)
 from .ensemble import gather
 from .io import ResultStore, export_store, run_points
 from .jamming import jamming_bracket, n_misclassified, point_outcome
@@ -172,7 +183,8 @@ class SweepConfig:
         store key is this, its (depth, P, width) and `seed`, so growing the grid reuses points."""
         grid = ("sizes", "depths", "p_over_n", "spectra_window", "spectra_max_n", "fraction")
         fields = dataclasses.asdict(self)
-        return {name: value for name, value in fields.items() if name not in grid}
+        # the end states a point can be stored with are part of what it computed
+        return {name: value for name, value in fields.items() if name not in grid} | {"end_states": OUTCOMES}
 
     def criterion(self) -> EndCriterion:
         return EndCriterion(plateau=self.plateau, min_steps=self.min_steps)
@@ -249,14 +261,6 @@ def _networks(config: SweepConfig, dim: int, width: int, depth: int, seeds: int)
     return ensemble(make, jax.random.split(key, seeds))
 
 
-def _dead_patterns(model, data: Dataset, loss: QuadraticHinge) -> int:
-    """Unsatisfied patterns whose last hidden layer is entirely off: no weight can move f there
-    (ReLU units dead on them), so no force acts and the loss is frozen, not balanced."""
-    last = jax.vmap(lambda x: model.activations(x)[-1])(data.x)
-    unsatisfied = loss.gaps(jax.vmap(model)(data.x), data.y) > 0
-    return int(jnp.sum(unsatisfied & jnp.all(last == 0, axis=1)))
-
-
 def _spectra(loss, models, data: Dataset) -> dict[str, np.ndarray]:
     """Eigenvalues of H, H0, Hp of every member, their summaries (000 Fig. 7) and N_eff (App. A)."""
     parts = eqx.filter_vmap(lambda m: decompose(loss, m, data))(models)
@@ -289,10 +293,11 @@ def _run_point(config: SweepConfig, depth: int, width: int, p: int, mesh: Mesh |
     )  # fmt: skip
     # the observables run on one device: arrays split over a mesh come back whole
     models = jax.tree.map(lambda a: jnp.asarray(a) if eqx.is_array(a) else a, gather(models))
-    outcome = np.asarray(history.outcome)
     members = [_member(models, k) for k in range(config.seeds)]
-    names = ("newton_certified", "newton_loss", "newton_force_balance", "newton_curvature",
-             "newton_growth")
+    n_delta = np.asarray(history.n_unsatisfied)[:, -1]
+    n_frozen = np.asarray([frozen_patterns(loss, m, data) for m in members])
+    outcome = mark_frozen(np.asarray(history.outcome), n_delta, n_frozen)
+    names = ("newton_certified", "newton_loss", "newton_force_balance", "newton_curvature", "newton_growth")
     newton = {name: np.full(config.seeds, np.nan) for name in names}
     if config.newton:
         for k, member in enumerate(members):
@@ -311,14 +316,14 @@ def _run_point(config: SweepConfig, depth: int, width: int, p: int, mesh: Mesh |
         "outcome": outcome.astype(float),
         "decided_step": step[:, -1].astype(float),
         "loss": np.asarray(history.loss, dtype=float)[:, -1],
-        "n_delta": np.asarray(history.n_unsatisfied, dtype=float)[:, -1],
+        "n_delta": n_delta.astype(float),
         "n_marginal": np.sum(np.abs(gaps) <= rounding[:, None], axis=1).astype(float),
         "misclassified": np.asarray([n_misclassified(m, data) for m in members], dtype=float),
         "max_gap": gaps.max(axis=1),
         "force_balance": np.where(  # a fitted network has no forces
             outcome == FITTED, np.nan, np.asarray([force_balance(loss, m, data) for m in members])
         ),
-        "n_dead": np.asarray([_dead_patterns(m, data, loss) for m in members], dtype=float),
+        "n_frozen": n_frozen.astype(float),
     } | newton
     n = weight_count(config, width, depth)
     in_window = config.spectra_window[0] <= p / n <= config.spectra_window[1]
@@ -398,25 +403,36 @@ def _fraction(results: xr.Dataset) -> float:
 def jamming_points(results: xr.Dataset, time: float | None = None) -> xr.Dataset:
     """P/N* brackets per (depth, width) from certified end states (000 Figs. 5c, 6): `ratio_fitted`,
     `ratio_jammed` of [`jamming_bracket`][jamscope.jamming.jamming_bracket], `p_over_n_star` their
-    midpoint, `n_weights` N, `p_star` = N · P/N*, and the counts of fitted, jammed and undecided runs
-    and of undecided points. `time`: as known at that step (N*(P, t)); None: at the end of every run."""
+    midpoint, `n_weights` N, `p_star` = N · P/N*, the one-sided bounds `largest_fitted` (P/N* ≥ it)
+    and `smallest_jammed` (P/N* < it) from the fitted and jammed points, the counts of fitted,
+    jammed, frozen and undecided runs, and of undecided points. `time`: as known at that step
+    (N*(P, t)); None: at the end of every run."""
     outcomes = run_outcomes(results, time)
     fraction = _fraction(results)
     depths, widths = results["depth"].values, results["width"].values
     groups = sorted({(int(d), int(h)) for d, h in zip(depths, widths, strict=True)})
     names = ("n_weights", "ratio_fitted", "ratio_jammed", "p_over_n_star", "p_star", "runs_fitted",
-             "runs_jammed", "runs_undecided", "points_undecided")  # fmt: skip
+             "largest_fitted", "smallest_jammed", "runs_jammed", "runs_frozen", "runs_undecided",
+             "points_undecided")  # fmt: skip
     out = {name: np.full(len(groups), np.nan) for name in names}
     for i, (depth, width) in enumerate(groups):
         sel = np.flatnonzero((depths == depth) & (widths == width))
         codes = outcomes.values[sel]
         verdicts = np.array([point_outcome(c, fraction) for c in codes], dtype=np.int32)
-        low, high = jamming_bracket(results["p_over_n"].values[sel], verdicts)
+        ratio = results["p_over_n"].values[sel]
+        low, high = jamming_bracket(ratio, verdicts)
+        for name, code, pick in (("largest_fitted", FITTED, np.max), ("smallest_jammed", JAMMED, np.min)):
+            out[name][i] = pick(ratio[verdicts == code]) if np.any(verdicts == code) else np.nan
         n = float(results["n_weights"].values[sel[0]])
         out["n_weights"][i], out["ratio_fitted"][i], out["ratio_jammed"][i] = n, low, high
         out["p_over_n_star"][i] = 0.5 * (low + high)
         out["p_star"][i] = n * out["p_over_n_star"][i]
-        for name, code in (("runs_undecided", 0), ("runs_fitted", FITTED), ("runs_jammed", JAMMED)):
+        for name, code in (
+            ("runs_undecided", 0),
+            ("runs_fitted", FITTED),
+            ("runs_jammed", JAMMED),
+            ("runs_frozen", FROZEN),
+        ):
             out[name][i] = np.sum(codes == code)
         out["points_undecided"][i] = np.sum(verdicts == 0)
     index = {"depth": ("group", [d for d, _ in groups]), "width": ("group", [h for _, h in groups])}

@@ -1,7 +1,8 @@
 """End states: the plateau test on constructed trajectories, the three outcomes on problems whose
 answer is known (a linear model on separable data fits; on non-separable data its convex minimum,
 found by a convex solve, is jammed; a run stopped early is undecided), independence of the
-chunking of the steps, force balance against a dense computation, and the Newton test."""
+chunking of the steps, force balance against a dense computation, frozen patterns on a network
+built by hand, and the Newton test."""
 
 import equinox as eqx
 import jax
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.flatten_util import ravel_pytree
+from jaxtyping import TypeCheckError
 from scipy.optimize import minimize
 
 from jamscope import data, end_state, losses, nets, train
@@ -243,6 +245,51 @@ def test_force_balance_is_nan_without_unsatisfied_patterns():
     ds = separable(key, 20, 3)
     model, _ = _train(Linear(key, 3), ds, 20_000)
     assert np.isnan(float(end_state.force_balance(LOSS, model, ds)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Frozen patterns: unsatisfied patterns on dead units
+
+
+def _frozen_problem(output_bias: float):
+    """A ReLU MLP (d = 2, h = 3, L = 2) built by hand: x = 0 and x = (−1, −1) switch every unit off
+    (f = output bias there), x = (1, 1) and (2, 0) do not."""
+    model = nets.MLP(jax.random.PRNGKey(0), 2, 3, 2, "relu")
+    weights = (jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), jnp.eye(3), jnp.ones((1, 3)))
+    biases = (jnp.zeros(3), jnp.zeros(3), jnp.array([output_bias]))
+    model = eqx.tree_at(lambda m: (m.weights, m.biases), model, (weights, biases))
+    x = jnp.array([[0.0, 0.0], [1.0, 1.0], [-1.0, -1.0], [2.0, 0.0]])
+    return model, data.Dataset(x, jnp.array([1.0, -1.0, -1.0, 1.0]))
+
+
+@pytest.mark.parametrize("output_bias, expected", [(0.0, 2), (-1.0, 1), (2.0, 1)])
+def test_frozen_patterns_are_the_unsatisfied_ones_no_weight_but_the_output_bias_moves(output_bias, expected):
+    model, ds = _frozen_problem(output_bias)
+    count = int(end_state.frozen_patterns(LOSS, model, ds))
+    assert count == expected
+    # the definition, checked by its consequence: ∇_θ f(x_μ) is the output bias's unit vector
+    params, static = nets.partition(model)
+    theta, unravel = ravel_pytree(params)
+    grads = jax.vmap(jax.grad(lambda th, x: eqx.combine(unravel(th), static)(x)), (None, 0))(theta, ds.x)
+    only_bias = np.all(np.asarray(grads[:, :-1]) == 0, axis=1) & (np.asarray(grads[:, -1]) == 1)
+    unsatisfied = np.asarray(LOSS.gaps(jax.vmap(model)(ds.x), ds.y)) > 0
+    assert count == np.sum(only_bias & unsatisfied)
+    smooth = nets.MLP(jax.random.PRNGKey(0), 2, 3, 2, "tanh")
+    smooth = eqx.tree_at(lambda m: (m.weights, m.biases), smooth, (model.weights, model.biases))
+    assert int(end_state.frozen_patterns(LOSS, smooth, ds)) == 0  # tanh(0) = 0, but tanh′(0) = 1
+    with pytest.raises(TypeError, match="model"):
+        end_state.frozen_patterns(LOSS, Linear(jax.random.PRNGKey(0), 2), ds)
+
+
+def test_mark_frozen_only_relabels_jammed_runs_held_by_frozen_patterns():
+    outcome = np.array([JAMMED, JAMMED, FITTED, UNDECIDED, JAMMED])
+    n_delta = np.array([10, 10, 0, 10, 3])
+    n_frozen = np.array([10, 4, 0, 10, 0])
+    marked = end_state.mark_frozen(outcome, n_delta, n_frozen)
+    np.testing.assert_array_equal(marked, [end_state.FROZEN, JAMMED, FITTED, UNDECIDED, JAMMED])
+    assert end_state.OUTCOMES[end_state.FROZEN] == "frozen"
+    with pytest.raises(TypeCheckError, match="n_frozen"):
+        end_state.mark_frozen(outcome, n_delta, n_frozen[:2])
 
 
 def test_newton_certificate_agrees_with_a_dense_float64_check():

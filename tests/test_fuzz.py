@@ -16,7 +16,8 @@ Public names that are not fuzzed, and why:
 - typing aliases: ``diffeo.Interpolation``, ``stability.Average`` (Literal type aliases).
 - constants: ``aging_sweep.PROBLEMS``, ``diffeo.GAUSSIAN_SIGMA``, ``sweep.PAPER_P_OVER_N_STAR``,
   ``sweep.MARGIN_ROUNDING``, the end-state codes ``end_state.UNDECIDED``, ``end_state.FITTED``,
-  ``end_state.JAMMED``, ``end_state.OUTCOMES`` and the presets ``aging_sweep.QUICK``, ``aging_sweep.PAPER``,
+  ``end_state.JAMMED``, ``end_state.FROZEN``, ``end_state.OUTCOMES`` and the presets
+  ``aging_sweep.QUICK``, ``aging_sweep.PAPER``,
   ``diffeo_sweep.QUICK``, ``diffeo_sweep.PAPER``, ``kernel_sweep.QUICK``, ``kernel_sweep.PAPER``,
   ``regimes.QUICK``, ``regimes.PAPER``, ``sweep.QUICK``, ``sweep.REFERENCE``, ``sweep.PAPER`` (their
   config classes are fuzzed).
@@ -105,7 +106,7 @@ SKIPPED = {
     "diffeo_sweep.PAPER", "kernel_sweep.QUICK", "kernel_sweep.PAPER", "regimes.QUICK", "regimes.PAPER",
     "sweep.QUICK", "sweep.REFERENCE", "sweep.PAPER", "sweep.PAPER_P_OVER_N_STAR", "sweep.MARGIN_ROUNDING",
     "diffeo.GAUSSIAN_SIGMA",
-    "end_state.UNDECIDED", "end_state.FITTED", "end_state.JAMMED", "end_state.OUTCOMES",
+    "end_state.UNDECIDED", "end_state.FITTED", "end_state.JAMMED", "end_state.FROZEN", "end_state.OUTCOMES",
     "end_state.NewtonMinimum",
     "diffeo.AbstractDiffeo", "kernels.AbstractKernel", "losses.AbstractLoss", "losses.AbstractMarginLoss",
     "nets.AbstractNet", "train.AbstractMethod",
@@ -812,6 +813,12 @@ case("end_state.judge", end_state.judge,
         for name in ("step", "time", "loss", "n_unsatisfied", "learning_rate")})
 case("end_state.force_balance", end_state.force_balance, lambda: _model_data(),
      data=("data.x", "data.y", "model"))
+case("end_state.frozen_patterns", end_state.frozen_patterns, lambda: _model_data(),
+     data=("data.x", "data.y", "model"))
+case("end_state.mark_frozen", end_state.mark_frozen,
+     lambda: dict(outcome=IA(np.array([2, 2, 1])), n_unsatisfied=IA(np.array([4, 3, 0])),
+                  n_frozen=IA(np.array([4, 0, 0]))),
+     **{name: ("outcome", "n_unsatisfied", "n_frozen") for name in ("outcome", "n_unsatisfied", "n_frozen")})
 case("end_state.newton_minimum", end_state.newton_minimum,
      lambda: dict(**_model_data(), max_iterations=S(2), gradient_tol=R(1e-9), curvature_tol=R(1e-9),
                   zero_loss=R(1e-24)),

@@ -81,7 +81,7 @@ def test_sweep_records_certified_runs_and_resumes_with_certificates_intact(tmp_p
     by_ratio = {round(float(r), 1): full["outcome"].values[i] for i, r in enumerate(full["p_over_n"].values)}
     np.testing.assert_array_equal(by_ratio[0.3], [FITTED] * 2)
     np.testing.assert_array_equal(by_ratio[5.0], [JAMMED] * 2)
-    for name in ("loss", "n_delta", "misclassified", "decided_step", "force_balance", "n_dead", "hp_c0"):
+    for name in ("loss", "n_delta", "misclassified", "decided_step", "force_balance", "n_frozen", "hp_c0"):
         assert full[name].dims == ("point", "member")
     assert full["loss_t"].dims == ("point", "member", "time")
     fitted = full["outcome"].values == FITTED
@@ -90,7 +90,10 @@ def test_sweep_records_certified_runs_and_resumes_with_certificates_intact(tmp_p
     assert np.all(full["n_delta"].values[~fitted] > 0)
     assert np.all(np.isnan(full["force_balance"].values[fitted]))  # no forces
     assert np.all(full["force_balance"].values[~fitted] >= 0)
-    assert np.all(full["n_dead"].values <= full["n_delta"].values)
+    # frozen patterns (on dead units) are unsatisfied ones; a jammed run keeps others that move
+    assert np.all(full["n_frozen"].values <= full["n_delta"].values)
+    jammed = full["outcome"].values == JAMMED
+    assert np.all(full["n_frozen"].values[jammed] < full["n_delta"].values[jammed])
     # gaps are Δ = ε − y f, evaluated again: N_Δ counts the positive ones up to patterns on the margin
     gaps, marginal = full["gaps"].values, full["n_marginal"].values  # NaN-padded to the largest P
     scale = np.maximum(TINY.margin, np.nanmax(np.abs(TINY.margin - gaps), axis=-1))  # |y f| = |ε − Δ|
@@ -123,9 +126,10 @@ def test_sweep_records_certified_runs_and_resumes_with_certificates_intact(tmp_p
 
 def _synthetic_results() -> xr.Dataset:
     """Depth 2 (N = 100): P/N = 2, 2.5 fit, 3 is undecided, 3.5 and 4 jam; depth 3 (N = 150): nothing
-    certified jammed. Decision steps let the jammed side appear only after 10⁵ steps."""
+    certified jammed (P/N = 3: one run undecided, one frozen, one jammed). Decision steps let the
+    jammed side appear only after 10⁵ steps."""
     ratio = np.array([2.0, 2.5, 3.0, 3.5, 4.0, 2.0, 3.0])
-    outcome = np.array([[1, 1, 1], [1, 1, 2], [2, 0, 1], [2, 2, 0], [2, 2, 2], [1, 1, 1], [0, 0, 2]])
+    outcome = np.array([[1, 1, 1], [1, 1, 2], [2, 0, 1], [2, 2, 0], [2, 2, 2], [1, 1, 1], [0, 3, 2]])
     decided = np.where(outcome == 2, 2e5, 1e4)
     n_delta = np.where(outcome == 1, 0.0, 70.0)
     n = np.array([100] * 5 + [150] * 2)
@@ -148,8 +152,12 @@ def test_jamming_points_from_certified_runs():
     assert float(two["p_over_n_star"]) == 3.0 and float(two["p_star"]) == 300.0
     assert int(two["runs_fitted"]) == 6 and int(two["runs_jammed"]) == 7 and int(two["runs_undecided"]) == 2
     assert int(two["points_undecided"]) == 1
+    assert (float(two["largest_fitted"]), float(two["smallest_jammed"])) == (2.5, 3.5)
     three = points.isel(group=1)
-    assert np.isnan(float(three["ratio_jammed"]))  # never a certified jammed point
+    assert np.isnan(float(three["ratio_jammed"]))  # never a certified jammed point: a frozen run is not
+    assert int(three["runs_frozen"]) == 1 and int(three["runs_jammed"]) == 1
+    assert int(three["points_undecided"]) == 1
+    assert float(three["largest_fitted"]) == 2.0 and np.isnan(float(three["smallest_jammed"]))
     # as known at t = 10⁴ no run is certified jammed yet: no bracket
     early = sweep.jamming_points(results, time=1e4)
     assert np.isnan(float(early.isel(group=0)["ratio_jammed"]))
@@ -197,6 +205,7 @@ def test_the_report_states_the_newton_test_and_one_sided_bounds():
     assert "of the 2 runs" in first and "1 certified" in first and "≥ -1.0e-12 (H ⪰ 0)" in first
     assert "not certified: 1" in second and "×30 to ×30" in second and "-1.0e-07" in second
     assert report._newton_lines(runs.drop_vars("newton_certified")) == []
-    results = _synthetic_results()  # depth 3: P/N = 2 fitted, 3 undecided
-    assert report._one_sided(results, 3, 150) == " (P/N* ≥ 2.00: fitted there)"
-    assert report._one_sided(results, 2, 100) == " (P/N* ≥ 2.50: fitted there, P/N* < 3.50: jammed there)"
+    points = sweep.jamming_points(_synthetic_results())  # depth 3: P/N = 2 fitted, 3 undecided
+    assert report._one_sided(points.isel(group=1)) == " (P/N* ≥ 2.00: fitted there)"
+    both = " (P/N* ≥ 2.50: fitted there, P/N* < 3.50: jammed there)"
+    assert report._one_sided(points.isel(group=0)) == both
