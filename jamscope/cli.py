@@ -231,8 +231,8 @@ def _experiments() -> dict[str, _Experiment]:
             QUICK, PAPER, _JAMMING_OPTIONS,
             "the jamming transition: N_Δ/N, N*, spectra and gap distributions (000 Figs. 5c–8)",
             "Sweep P/N around the jamming transition for several depths and sizes (000 §III–VI), every "
-            "run ending fitted, jammed (certified) or undecided; write jamming.nc and the figures of 000 "
-            "Figs. 5c, 6, 7 and 8 to --out.",
+            "run ending fitted, jammed (certified), frozen (dead units) or undecided; write jamming.nc and "
+            "the figures of 000 Figs. 5c, 6, 7 and 8 to --out.",
             "the paper's sizes (N ≈ 8000, d = h, up to 10⁷ steps; GPU)",
             reference=REFERENCE,
             reference_help="the finite-size study: N ≈ 100, 200, 400 (P* ≈ 250–1000), L = 2, 3",

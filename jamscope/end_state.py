@@ -1,4 +1,4 @@
-"""How a training run ends: fitted, jammed or undecided (000 §III; thesis ch. 2 App. B).
+"""How a training run ends: fitted, jammed, frozen or undecided (000 §III; thesis ch. 2 App. B).
 
 A run on the quadratic hinge ends in exactly one stated state, and only the first two feed a
 physical observable (N*, N_Δ/N at the jump, spectra and gaps near jamming):

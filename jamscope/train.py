@@ -357,7 +357,9 @@ class History(eqx.Module):
       when no snapshots were asked for; the input of the aging analysis (003).
     - `outcome`: how each run ended: [`FITTED`][jamscope.end_state.FITTED] (every pattern
       satisfied), [`JAMMED`][jamscope.end_state.JAMMED] (the plateau test of the `end` criterion
-      passed) or [`UNDECIDED`][jamscope.end_state.UNDECIDED]; see [`jamscope.end_state`][jamscope.end_state].
+      passed) or [`UNDECIDED`][jamscope.end_state.UNDECIDED]; see [`jamscope.end_state`][jamscope.end_state]
+      (a jammed run whose unsatisfied patterns all sit on dead units is relabelled
+      [`FROZEN`][jamscope.end_state.FROZEN] by [`mark_frozen`][jamscope.end_state.mark_frozen]).
     """
 
     step: Int[Array, "*K R"]
