@@ -21,9 +21,10 @@ and backward, the network's shapes, float64, looped in XLA), measured in the sam
 P/N = 3.8; 4 seeds each) trained (i) with the paper's schedule, lr 10⁻⁴ ÷ 10 every 2.5·10⁵ steps for
 2·10⁶ steps, stopping at N_Δ = 0 (000 §III: a run that has not fitted by then counts as jammed), and
 (ii) at lr 10⁻⁴ held, each run stopping at its certified end state
-([`EndCriterion`][jamscope.end_state.EndCriterion]). Printed per run: the outcome and the steps of
-both, and the loss and N_Δ of both at their ends. The ratio of steps is the speed-up for the same
-outcome; a run that (ii) leaves undecided has none.
+([`EndCriterion`][jamscope.end_state.EndCriterion]; a run stopped with every unsatisfied pattern
+on dead units is frozen, [`mark_frozen`][jamscope.end_state.mark_frozen]). Printed per run: the
+outcome and the steps of both, and the loss and N_Δ of both at their ends. The ratio of steps is
+the speed-up for the same outcome; a run that (ii) leaves undecided or frozen has none.
 """
 
 import argparse
@@ -31,6 +32,7 @@ import json
 import platform
 import time
 
+import equinox as eqx
 import jax
 
 jax.config.update("jax_enable_x64", True)
@@ -39,7 +41,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import jamscope as js  # noqa: E402
-from jamscope.end_state import OUTCOMES, EndCriterion  # noqa: E402
+from jamscope.end_state import OUTCOMES, EndCriterion, frozen_patterns, mark_frozen  # noqa: E402
 
 P, DEPTH, MARGIN, LR = 1000, 3, 0.5, 1e-4
 
@@ -171,11 +173,13 @@ def end_states(args) -> list[dict]:
         )  # fmt: skip
         paper_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        _, ours = js.train.train(
+        trained, ours = js.train.train(
             models, loss, data, js.Adam(lr=LR), steps=args.budget, end=EndCriterion(), ensemble=True,
             n_records=150, progress=False,
         )  # fmt: skip
         ours_seconds = time.perf_counter() - start
+        frozen = np.asarray(eqx.filter_vmap(lambda m, data=data: frozen_patterns(loss, m, data))(trained))
+        outcome = mark_frozen(np.asarray(ours.outcome), np.asarray(ours.n_unsatisfied[:, -1]), frozen)
         print(f"h = {width}, N = {n} weights, P = 300 (P/N = {300 / n:.2f}): paper schedule "
               f"{paper_seconds:.0f} s, certified {ours_seconds:.0f} s (ensemble of 4, wall)")
         for k in range(4):
@@ -184,10 +188,11 @@ def end_states(args) -> list[dict]:
                 "h": width, "N": n, "P": 300, "seed": k,
                 "paper_outcome": paper_outcome, "paper_steps": int(paper.step[k, -1]),
                 "paper_loss": float(paper.loss[k, -1]), "paper_n_delta": int(paper.n_unsatisfied[k, -1]),
-                "outcome": OUTCOMES[int(ours.outcome[k])], "steps": int(ours.step[k, -1]),
+                "outcome": OUTCOMES[int(outcome[k])], "steps": int(ours.step[k, -1]),
                 "loss": float(ours.loss[k, -1]), "n_delta": int(ours.n_unsatisfied[k, -1]),
             }  # fmt: skip
-            row["step_ratio"] = row["paper_steps"] / row["steps"] if row["outcome"] != "undecided" else None
+            certified = row["outcome"] in ("fitted", "jammed")
+            row["step_ratio"] = row["paper_steps"] / row["steps"] if certified else None
             rows.append(row)
             print(f"  seed {k}: paper {paper_outcome:>10} at {row['paper_steps']:>8} steps "
                   f"(L = {row['paper_loss']:.3g}, N_Δ = {row['paper_n_delta']}); "
