@@ -285,7 +285,8 @@ def find_jamming(
     most `steps` steps, each stopping when fitted or certified jammed by `end` (default
     [`EndCriterion()`][jamscope.end_state.EndCriterion], see [`jamscope.end_state`][jamscope.end_state];
     a jammed run whose unsatisfied patterns are all on dead units is
-    [`FROZEN`][jamscope.end_state.FROZEN] when the network exposes its hidden `activations`);
+    [`FROZEN`][jamscope.end_state.FROZEN] when the network exposes its hidden `preactivations`
+    and `activation`, as [`MLP`][jamscope.nets.MLP] and [`FCNet`][jamscope.nets.FCNet] do);
     [`point_outcome`][jamscope.jamming.point_outcome]
     decides the point. A point left undecided by the budget stops the search (`bracketed` False).
     The papers decrease h from large values instead of bisecting; both locate the same change of
@@ -322,7 +323,7 @@ def find_jamming(
         outcomes[value] = np.asarray(history.n_unsatisfied[:, -1])
         losses[value] = np.asarray(history.loss[:, -1])
         states[value] = np.asarray(history.outcome)
-        if hasattr(trained, "activations"):
+        if hasattr(trained, "preactivations") and hasattr(trained, "activation"):  # as frozen_patterns needs
             whole = jax.tree.map(lambda a: jnp.asarray(a) if eqx.is_array(a) else a, gather(trained))
             frozen = eqx.filter_vmap(lambda m, subset=subset: frozen_patterns(loss, m, subset))(whole)
             states[value] = mark_frozen(states[value], outcomes[value], np.asarray(frozen))
