@@ -10,6 +10,7 @@ import xarray as xr  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import NullFormatter  # noqa: E402
 
+from .end_state import FITTED, FROZEN, JAMMED, UNDECIDED  # noqa: E402
 from .jamming import OverlapDistributions  # noqa: E402
 from .regimes import FluctuationFits, RegimesConfig, regimes_grid, width_sweep  # noqa: E402
 from .typing import Bool, Float, typechecked  # noqa: E402
@@ -43,8 +44,9 @@ def _depth_colors(depths) -> dict[int, str]:
     return {int(d): f"C{i}" for i, d in enumerate(sorted({int(v) for v in depths}))}
 
 
-_OUTCOME_STYLE = {1: ("o", "fitted"), 2: ("s", "jammed (certified)"), 3: ("v", "frozen (dead units)"),
-                  0: ("x", "undecided")}  # fmt: skip
+_OUTCOME_STYLE = {FITTED: ("o", "fitted"), JAMMED: ("s", "jammed (certified)"),
+                  FROZEN: ("v", "frozen (dead units)"), UNDECIDED: ("x", "undecided")}  # fmt: skip
+_CERTIFIED = (FITTED, JAMMED)
 
 
 @typechecked
@@ -67,17 +69,17 @@ def jamming_transition_figure(results: xr.Dataset) -> Figure:
             x = np.repeat(results["p_over_n"].values[order][:, None], ratio.shape[1], 1)
             for code, (marker, _) in _OUTCOME_STYLE.items():
                 hit = outcome[order] == code
-                face = color if code in (1, 2) else "none"
+                face = color if code in _CERTIFIED else "none"
                 a.plot(x[hit], ratio[order][hit], marker, ms=4, color=color, mfc=face, alpha=0.6)
-            certified = np.where(np.isin(outcome[order], (1, 2)), ratio[order], np.nan)
+            certified = np.where(np.isin(outcome[order], _CERTIFIED), ratio[order], np.nan)
             median = np.array([np.nanmedian(r) if np.any(np.isfinite(r)) else np.nan for r in certified])
             n = int(results["n_weights"].values[pts[0]])
             a.plot(x[:, 0], median, "-", color=color, alpha=0.8, label=f"L = {depth}, N = {n}")
-        jammed = sel[:, None] & (outcome == 2)
+        jammed = sel[:, None] & (outcome == JAMMED)
         b.semilogx(loss[jammed], ratio[jammed], "s", ms=3, color=color, label=f"L = {depth}")
         c.semilogx(loss[jammed], results["misclassified"].values[jammed], "s", ms=3, color=color)
     for code, (marker, name) in _OUTCOME_STYLE.items():
-        a.plot([], [], marker, color="k", mfc="k" if code in (1, 2) else "none", label=name)
+        a.plot([], [], marker, color="k", mfc="k" if code in _CERTIFIED else "none", label=name)
     a.axvspan(2.8, 2.9, color="0.85", label="000: P/N* (N ≈ 8000)")
     a.set(xlabel="P / N", ylabel=r"$N_\Delta / N$", title=r"(a) $N_\Delta/N$ vs $P/N$ (000 Fig. 6a)")
     _legend(a, fontsize=7)

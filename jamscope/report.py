@@ -29,6 +29,7 @@ from .diffeo_sweep import (
     stability_slope,
     stability_summary,
 )
+from .end_state import FITTED, FROZEN, JAMMED, UNDECIDED
 from .fits import scaling_fit
 from .io import save_netcdf
 from .jamming import overlap_distributions
@@ -106,16 +107,17 @@ def _count_line(results: xr.Dataset) -> str:
     codes = results["outcome"].values.astype(int)
     plateau = float(results["plateau"].values[0])
     return (f"end states of {codes.size} runs after at most {int(results['time'].values[-1])} steps: "
-            f"{np.sum(codes == 1)} fitted, {np.sum(codes == 2)} jammed (loss fell < {plateau:.0%} over a "
-            f"decade at constant lr), {np.sum(codes == 3)} frozen (so stopped, every unsatisfied pattern on "
-            f"dead units), {np.sum(codes == 0)} undecided{_marginal(results, codes)}")  # fmt: skip
+            f"{np.sum(codes == FITTED)} fitted, {np.sum(codes == JAMMED)} jammed (loss fell < {plateau:.0%} "
+            f"over a decade at constant lr), {np.sum(codes == FROZEN)} frozen (so stopped, every unsatisfied "
+            f"pattern on dead units), {np.sum(codes == UNDECIDED)} undecided"
+            f"{_marginal(results, codes)}")  # fmt: skip
 
 
 def _marginal(results: xr.Dataset, codes: np.ndarray) -> str:
     """The fitted runs whose last patterns stopped at Δ = 0 to float64 precision (n_marginal)."""
     if "n_marginal" not in results:
         return ""
-    on_margin = int(np.sum(results["n_marginal"].values[codes == 1] > 0))
+    on_margin = int(np.sum(results["n_marginal"].values[codes == FITTED] > 0))
     return f"; {on_margin} fitted runs end with patterns at Δ = 0 to float64 precision" if on_margin else ""
 
 
