@@ -33,12 +33,14 @@ physical observable (N*, N_Δ/N at the jump, spectra and gaps near jamming):
   (N ≈ 100–400, d = h ≤ 14): such runs end at N_Δ/N = 0.03–0.28 with N_Δ equal to the number of
   frozen patterns, below the jump, while the other plateau-jammed runs with frozen patterns keep
   tens to hundreds of unsatisfied patterns that do move. Frozen runs never count as jammed.
-  [`mark_frozen`][jamscope.end_state.mark_frozen] assigns this state.
+  [`mark_frozen`][jamscope.end_state.mark_frozen] assigns this state; `train(..., end=)` applies it
+  to every network with hidden layers ([`can_freeze`][jamscope.end_state.can_freeze]).
 - **undecided**: neither when the budget ran out. It is reported, never counted as fitted or jammed.
 
 [`train`][jamscope.train.train] takes an `EndCriterion` as `end=`: each member of an ensemble stops
-as soon as it is fitted or jammed, and `History.outcome` holds the verdict, a pure function of the
-recorded trajectory ([`judge`][jamscope.end_state.judge]).
+as soon as it is fitted or jammed, and `History.outcome` holds the verdict: a pure function of the
+recorded trajectory ([`judge`][jamscope.end_state.judge]), then the frozen test on the final
+network ([`mark_frozen`][jamscope.end_state.mark_frozen]; `History.n_frozen` keeps the count).
 """
 
 import math
@@ -53,7 +55,7 @@ from ._checks import check_finite, check_int_at_least, check_positive, check_tra
 from ._hessian import hessian
 from .data import Dataset
 from .losses import AbstractMarginLoss, mean_loss
-from .nets import AbstractNet, _raw_activation, partition
+from .nets import AbstractNet, activation_function, partition
 from .typing import Array, Float, Int, typechecked
 
 __all__ = [
@@ -65,6 +67,7 @@ __all__ = [
     "EndCriterion",
     "judge",
     "force_balance",
+    "can_freeze",
     "frozen_patterns",
     "mark_frozen",
     "NewtonMinimum",
@@ -209,21 +212,28 @@ def force_balance(loss: AbstractMarginLoss, model: AbstractNet, data: Dataset) -
 
 
 @typechecked
+def can_freeze(model: AbstractNet) -> bool:
+    """Whether [`frozen_patterns`][jamscope.end_state.frozen_patterns] applies to `model`: a network
+    with hidden layers, exposing their `preactivations` and its `activation` name
+    ([`MLP`][jamscope.nets.MLP], [`FCNet`][jamscope.nets.FCNet]; not a linear model or a CNN)."""
+    return hasattr(model, "preactivations") and hasattr(model, "activation")
+
+
+@typechecked
 def frozen_patterns(loss: AbstractMarginLoss, model: AbstractNet, data: Dataset) -> Int[Array, ""]:
     """#{μ : Δ_μ > 0 and every unit of the last hidden layer is off on x_μ}, a unit being off when
     ρ(z) = 0 and ρ′(z) = 0 at its preactivation z (a ReLU unit with z ≤ 0; never tanh or softplus):
     unsatisfied patterns on which f = B^{(L+1)}, the output bias, and ∇_θ Δ_μ vanishes but along
     it, so no force acts on the weights (000 §I: the counting needs the output sensitive to them).
 
-    Needs a network with hidden `preactivations` and an `activation` name
-    ([`MLP`][jamscope.nets.MLP], [`FCNet`][jamscope.nets.FCNet]); the tests are exact zeros,
-    ReLU's value and derivative below 0, in any dtype.
+    Needs a network for which [`can_freeze`][jamscope.end_state.can_freeze] holds; the tests are
+    exact zeros, ReLU's value and derivative below 0, in any dtype.
     """
     _check_problem(loss, model, data)
-    if not (hasattr(model, "preactivations") and hasattr(model, "activation")):
+    if not can_freeze(model):
         raise TypeError(f"`model` must expose its hidden `preactivations` and `activation`, got "
                         f"{type(model).__name__}")  # fmt: skip
-    rho = _raw_activation(model.activation, getattr(model, "softplus_beta", 1.0))
+    rho = activation_function(model.activation, getattr(model, "softplus_beta", 1.0), normalize=False)
     slope = jax.vmap(jax.grad(rho))
 
     def off(x):
@@ -242,7 +252,9 @@ def mark_frozen(
     with every one of its N_Δ unsatisfied patterns frozen (n_frozen ≥ N_Δ, from
     [`frozen_patterns`][jamscope.end_state.frozen_patterns] on the final network); the other
     outcomes unchanged. A run that is jammed with some frozen patterns stays jammed: its other
-    unsatisfied patterns hold the loss."""
+    unsatisfied patterns hold the loss. 000 §I counts N_Δ against the weights the output is
+    sensitive to, and §II takes the rattlers (particles that no contact holds) out of the count;
+    a frozen run holds its loss with no weight that can move it, so it is not a jammed packing."""
     held = (outcome == JAMMED) & (n_frozen >= n_unsatisfied)
     return np.where(held, FROZEN, outcome).astype(np.int32)
 

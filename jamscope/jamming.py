@@ -19,7 +19,6 @@ import math
 from collections.abc import Callable
 from typing import Literal
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -28,8 +27,7 @@ from tqdm.auto import tqdm
 
 from ._checks import check_finite, check_in_range, check_int_at_least, check_positive, check_trailing_shape
 from .data import Dataset
-from .end_state import FITTED, FROZEN, JAMMED, UNDECIDED, EndCriterion, frozen_patterns, mark_frozen
-from .ensemble import gather
+from .end_state import FITTED, FROZEN, JAMMED, UNDECIDED, EndCriterion
 from .fits import PowerLawFit, log_binned_density, power_law_fit
 from .losses import AbstractMarginLoss
 from .nets import AbstractNet, ensemble, n_params, outputs
@@ -323,10 +321,6 @@ def find_jamming(
         outcomes[value] = np.asarray(history.n_unsatisfied[:, -1])
         losses[value] = np.asarray(history.loss[:, -1])
         states[value] = np.asarray(history.outcome)
-        if hasattr(trained, "preactivations") and hasattr(trained, "activation"):  # as frozen_patterns needs
-            whole = jax.tree.map(lambda a: jnp.asarray(a) if eqx.is_array(a) else a, gather(trained))
-            frozen = eqx.filter_vmap(lambda m, subset=subset: frozen_patterns(loss, m, subset))(whole)
-            states[value] = mark_frozen(states[value], outcomes[value], np.asarray(frozen))
         counts[value] = n_params(make(keys[0], h))
         bar.update()
         bar.set_postfix(value=value, fitted=f"{np.mean(states[value] == FITTED):.2f}")

@@ -62,8 +62,6 @@ from .end_state import (
     OUTCOMES,
     EndCriterion,
     force_balance,
-    frozen_patterns,
-    mark_frozen,
     newton_minimum,
 )
 from .ensemble import gather
@@ -295,8 +293,7 @@ def _run_point(config: SweepConfig, depth: int, width: int, p: int, mesh: Mesh |
     models = jax.tree.map(lambda a: jnp.asarray(a) if eqx.is_array(a) else a, gather(models))
     members = [_member(models, k) for k in range(config.seeds)]
     n_delta = np.asarray(history.n_unsatisfied)[:, -1]
-    n_frozen = np.asarray([frozen_patterns(loss, m, data) for m in members])
-    outcome = mark_frozen(np.asarray(history.outcome), n_delta, n_frozen)
+    outcome, n_frozen = np.asarray(history.outcome), np.asarray(history.n_frozen)
     names = ("newton_certified", "newton_loss", "newton_force_balance", "newton_curvature", "newton_growth")
     newton = {name: np.full(config.seeds, np.nan) for name in names}
     if config.newton:

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from ._checks import check_int_at_least, check_positive, check_trailing_shape
 from .data import Dataset
-from .end_state import FITTED, UNDECIDED, EndCriterion, judge
+from .end_state import FITTED, UNDECIDED, EndCriterion, can_freeze, frozen_patterns, judge, mark_frozen
 from .ensemble import (
     _over_members,
     _pad_members,
@@ -40,9 +40,10 @@ from .ensemble import (
     _place_members,
     _replicate,
     _take_members,
+    ensemble_map,
     gather,
 )
-from .losses import AbstractLoss, mean_loss
+from .losses import AbstractLoss, AbstractMarginLoss, mean_loss
 from .nets import AbstractNet, ensemble_size, flat_params, partition
 from .typing import Array, Bool, Float, Int, PRNGKeyArray, PRNGKeys, PyTree, typechecked
 
@@ -357,9 +358,12 @@ class History(eqx.Module):
       when no snapshots were asked for; the input of the aging analysis (003).
     - `outcome`: how each run ended: [`FITTED`][jamscope.end_state.FITTED] (every pattern
       satisfied), [`JAMMED`][jamscope.end_state.JAMMED] (the plateau test of the `end` criterion
-      passed) or [`UNDECIDED`][jamscope.end_state.UNDECIDED]; see [`jamscope.end_state`][jamscope.end_state]
-      (a jammed run whose unsatisfied patterns all sit on dead units is relabelled
-      [`FROZEN`][jamscope.end_state.FROZEN] by [`mark_frozen`][jamscope.end_state.mark_frozen]).
+      passed), [`FROZEN`][jamscope.end_state.FROZEN] (passed, but every unsatisfied pattern sits
+      on dead units: [`mark_frozen`][jamscope.end_state.mark_frozen]) or
+      [`UNDECIDED`][jamscope.end_state.UNDECIDED]; see [`jamscope.end_state`][jamscope.end_state].
+    - `n_frozen`: the unsatisfied patterns frozen at the end
+      ([`frozen_patterns`][jamscope.end_state.frozen_patterns]); counted when training with an
+      `end` criterion, a margin loss and a network with hidden layers, else 0.
     """
 
     step: Int[Array, "*K R"]
@@ -371,6 +375,7 @@ class History(eqx.Module):
     snapshot_step: Int[Array, "*K S"]
     snapshots: Float[Array, "*K S N"]
     outcome: Int[Array, "*K"]
+    n_frozen: Int[Array, "*K"]
 
     @property
     def fitted(self) -> Bool[Array, "*K"]:
@@ -441,7 +446,8 @@ def train(
       at record steps for SGD).
     - `end`: an [`EndCriterion`][jamscope.end_state.EndCriterion]: a run also stops as soon as its
       recorded trajectory passes the plateau test (jammed), and `History.outcome` says which runs
-      ended fitted, jammed or undecided. Judged at the record steps, so records must be dense
+      ended fitted, jammed, frozen (with a margin loss and hidden layers) or undecided. Judged at
+      the record steps, so records must be dense
       enough to resolve a decade (`n_records` ≥ 10 per decade of steps is plenty). Full-batch
       methods only.
     - `n_records`: about how many log-spaced steps to record in the history.
@@ -557,12 +563,24 @@ def train(
             break
     bar.close()
     final = measure(model, x, y)
-    outcome = verdicts() if end is not None else np.where(np.asarray(final[2]), FITTED, UNDECIDED)
-    history = _history(rows, snapshots, ensemble, final, outcome)
-    return (_take_members(model, n_members) if ensemble else model), history
+    model = _take_members(model, n_members) if ensemble else model
+    n_frozen = np.zeros(np.shape(final[1]), np.int32)
+    if end is None:
+        outcome = np.where(np.asarray(final[2]), FITTED, UNDECIDED)
+    else:
+        outcome = verdicts()
+        if isinstance(loss, AbstractMarginLoss) and can_freeze(model):
+            def frozen(m, data):
+                return frozen_patterns(loss, m, data)
+
+            counted = ensemble_map(frozen, model, data, mesh=mesh) if ensemble else frozen(model, data)
+            n_frozen = np.asarray(gather(counted), np.int32)
+            outcome = mark_frozen(np.asarray(outcome, np.int32), np.asarray(final[1], np.int32), n_frozen)
+    history = _history(rows, snapshots, ensemble, final, outcome, n_frozen)
+    return model, history
 
 
-def _history(rows, snapshots, ensemble: bool, final, outcome) -> History:
+def _history(rows, snapshots, ensemble: bool, final, outcome, n_frozen) -> History:
     axis = 1 if ensemble else 0
 
     def stack(i):
@@ -585,6 +603,7 @@ def _history(rows, snapshots, ensemble: bool, final, outcome) -> History:
         snapshot_step=snap_step,
         snapshots=snap,
         outcome=jnp.asarray(outcome, jnp.int32),
+        n_frozen=jnp.asarray(n_frozen, jnp.int32),
     )
 
 

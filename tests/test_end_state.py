@@ -292,6 +292,31 @@ def test_mark_frozen_only_relabels_jammed_runs_held_by_frozen_patterns():
         end_state.mark_frozen(outcome, n_delta, n_frozen[:2])
 
 
+def test_train_ends_a_run_held_by_dead_units_frozen():
+    """The second hidden layer switched off on every pattern (bias −10): only the output bias moves,
+    it sits at the optimum for balanced labels, the loss is flat and the plateau test passes, and
+    all four unsatisfied patterns are frozen; the same weights with tanh are jammed, never frozen,
+    and a linear model (no hidden layer) is not judged."""
+    model, ds = _frozen_problem(0.0)
+    dead = eqx.tree_at(lambda m: m.biases[1], model, jnp.full(3, -10.0))
+    smooth = eqx.tree_at(lambda m: (m.weights, m.biases), nets.MLP(jax.random.PRNGKey(0), 2, 3, 2, "tanh"),
+                         (dead.weights, dead.biases))  # fmt: skip
+    end = EndCriterion(min_steps=100)
+    method = train.Adam(lr=1e-2)
+    _, history = train.train(dead, LOSS, ds, method, steps=2_000, end=end, progress=False)
+    assert int(history.outcome) == end_state.FROZEN and int(history.n_frozen) == 4
+    assert int(history.n_unsatisfied[-1]) == 4
+    pair = jax.tree.map(lambda a: jnp.stack([a, a]) if eqx.is_array(a) else a, dead)
+    _, both = train.train(pair, LOSS, ds, method, steps=2_000, end=end, ensemble=True, progress=False)
+    np.testing.assert_array_equal(both.outcome, [end_state.FROZEN] * 2)
+    np.testing.assert_array_equal(both.n_frozen, [4, 4])
+    _, tanh = train.train(smooth, LOSS, ds, method, steps=2_000, end=end, progress=False)
+    assert int(tanh.n_frozen) == 0 and int(tanh.outcome) != end_state.FROZEN
+    _, linear = train.train(Linear(jax.random.PRNGKey(0), 2), LOSS, ds, method, steps=100, end=end,
+                            progress=False)  # fmt: skip
+    assert int(linear.n_frozen) == 0
+
+
 def test_newton_certificate_agrees_with_a_dense_float64_check():
     """At the convex minimum of a linear model the dense gradient vanishes relative to the forces
     and the dense Hessian has no negative direction: what the Newton test certified."""

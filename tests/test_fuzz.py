@@ -813,6 +813,7 @@ case("end_state.judge", end_state.judge,
         for name in ("step", "time", "loss", "n_unsatisfied", "learning_rate")})
 case("end_state.force_balance", end_state.force_balance, lambda: _model_data(),
      data=("data.x", "data.y", "model"))
+case("end_state.can_freeze", end_state.can_freeze, lambda: dict(model=O(f_()["fc"])))
 case("end_state.frozen_patterns", end_state.frozen_patterns, lambda: _model_data(),
      data=("data.x", "data.y", "model"))
 case("end_state.mark_frozen", end_state.mark_frozen,
