@@ -283,8 +283,8 @@ def find_jamming(
     most `steps` steps, each stopping when fitted or certified jammed by `end` (default
     [`EndCriterion()`][jamscope.end_state.EndCriterion], see [`jamscope.end_state`][jamscope.end_state];
     a jammed run whose unsatisfied patterns are all on dead units is
-    [`FROZEN`][jamscope.end_state.FROZEN] when the network exposes its hidden `preactivations`
-    and `activation`, as [`MLP`][jamscope.nets.MLP] and [`FCNet`][jamscope.nets.FCNet] do);
+    [`FROZEN`][jamscope.end_state.FROZEN], as `train` marks it for networks with hidden layers,
+    [`can_freeze`][jamscope.end_state.can_freeze]);
     [`point_outcome`][jamscope.jamming.point_outcome]
     decides the point. A point left undecided by the budget stops the search (`bracketed` False).
     The papers decrease h from large values instead of bisecting; both locate the same change of

@@ -447,9 +447,8 @@ def train(
     - `end`: an [`EndCriterion`][jamscope.end_state.EndCriterion]: a run also stops as soon as its
       recorded trajectory passes the plateau test (jammed), and `History.outcome` says which runs
       ended fitted, jammed, frozen (with a margin loss and hidden layers) or undecided. Judged at
-      the record steps, so records must be dense
-      enough to resolve a decade (`n_records` ≥ 10 per decade of steps is plenty). Full-batch
-      methods only.
+      the record steps, so records must be dense enough to resolve a decade (`n_records` ≥ 10
+      per decade of steps is plenty). Full-batch methods only.
     - `n_records`: about how many log-spaced steps to record in the history.
     - `n_snapshots`: about how many log-spaced parameter snapshots to keep (0: none).
     - `snapshot_steps`: the exact steps (0 … `steps`) at which to keep snapshots instead, e.g. the

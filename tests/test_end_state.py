@@ -301,6 +301,7 @@ def test_train_ends_a_run_held_by_dead_units_frozen():
     dead = eqx.tree_at(lambda m: m.biases[1], model, jnp.full(3, -10.0))
     smooth = eqx.tree_at(lambda m: (m.weights, m.biases), nets.MLP(jax.random.PRNGKey(0), 2, 3, 2, "tanh"),
                          (dead.weights, dead.biases))  # fmt: skip
+    assert end_state.can_freeze(dead) and not end_state.can_freeze(Linear(jax.random.PRNGKey(0), 2))
     end = EndCriterion(min_steps=100)
     method = train.Adam(lr=1e-2)
     _, history = train.train(dead, LOSS, ds, method, steps=2_000, end=end, progress=False)
