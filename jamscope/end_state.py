@@ -24,9 +24,10 @@ physical observable (N*, N_Δ/N at the jump, spectra and gaps near jamming):
     a vanishing fraction of the forces: force balance), and no Hessian eigenvalue below
     −`curvature_tol` · λ_max (a minimum, not a saddle; thesis ch. 2: for smooth ρ the stable states
     have H ⪰ 0).
-- **frozen**: jammed by the plateau test, but every unsatisfied pattern is *frozen*: the last
-  hidden layer is entirely off on it ([`frozen_patterns`][jamscope.end_state.frozen_patterns]), so
-  no weight but the output bias moves f there. The network satisfies every pattern it can still
+- **frozen**: jammed by the plateau test, but every unsatisfied pattern is *frozen*: some hidden
+  layer is entirely off on it ([`frozen_patterns`][jamscope.end_state.frozen_patterns]), so f
+  there does not depend on the input and no weight can move it pattern by pattern (the output
+  bias alone when the last layer is off). The network satisfies every pattern it can still
   move, and the loss is held by dead units, not by more constraints than degrees of freedom: 000's
   counting needs "the network output to remain sensitive to all its weights" (§I), and frozen
   patterns are the analogue of the rattlers it excludes from N (§II). Measured on the CPU presets
@@ -221,10 +222,14 @@ def can_freeze(model: AbstractNet) -> bool:
 
 @typechecked
 def frozen_patterns(loss: AbstractMarginLoss, model: AbstractNet, data: Dataset) -> Int[Array, ""]:
-    """#{μ : Δ_μ > 0 and every unit of the last hidden layer is off on x_μ}, a unit being off when
-    ρ(z) = 0 and ρ′(z) = 0 at its preactivation z (a ReLU unit with z ≤ 0; never tanh or softplus):
-    unsatisfied patterns on which f = B^{(L+1)}, the output bias, and ∇_θ Δ_μ vanishes but along
-    it, so no force acts on the weights (000 §I: the counting needs the output sensitive to them).
+    """#{μ : Δ_μ > 0 and every unit of some hidden layer ℓ is off on x_μ}, a unit being off when
+    ρ(z) = 0 and ρ′(z) = 0 at its preactivation z (a ReLU unit with z ≤ 0; never tanh or softplus).
+    Above a dead layer the network sees only biases, so f(x_μ) and ∇_θ f(x_μ) do not depend on
+    x_μ: every pattern dead at layer ℓ has the same output and the same gradient, which vanishes
+    along every weight and bias up to layer ℓ (f = B^{(L+1)}, the output bias, when ℓ = L). Such
+    patterns cannot be satisfied one by one: patterns of both labels dead at one layer share one
+    output, and no weight can tell them apart (000 §I: the counting needs the output sensitive to
+    the weights).
 
     Needs a network for which [`can_freeze`][jamscope.end_state.can_freeze] holds; the tests are
     exact zeros, ReLU's value and derivative below 0, in any dtype.
@@ -237,8 +242,8 @@ def frozen_patterns(loss: AbstractMarginLoss, model: AbstractNet, data: Dataset)
     slope = jax.vmap(jax.grad(rho))
 
     def off(x):
-        z = model.preactivations(x)[-1]
-        return jnp.all((rho(z) == 0) & (slope(z) == 0))
+        dead = [jnp.all((rho(z) == 0) & (slope(z) == 0)) for z in model.preactivations(x)]
+        return jnp.any(jnp.stack(dead))
 
     unsatisfied = loss.gaps(jax.vmap(model)(data.x), data.y) > 0
     return jnp.sum(unsatisfied & jax.vmap(off)(data.x))

@@ -281,6 +281,26 @@ def test_frozen_patterns_are_the_unsatisfied_ones_no_weight_but_the_output_bias_
         end_state.frozen_patterns(LOSS, Linear(jax.random.PRNGKey(0), 2), ds)
 
 
+def test_a_pattern_dead_at_the_first_layer_is_frozen_though_the_last_layer_is_on():
+    """The same hand-built net with second-layer biases 1 and output bias −3: x = 0 and (−1, −1)
+    switch the first layer off, the second sees its biases only (all on), and f = 3 − 3 = 0 on both.
+    Their labels differ, so one output cannot satisfy both: 2 frozen patterns, whose gradients are
+    equal and vanish along the first layer."""
+    model, ds = _frozen_problem(-3.0)
+    model = eqx.tree_at(lambda m: m.biases[1], model, jnp.ones(3))
+    assert all(bool(jnp.all(z > 0)) for z in model.preactivations(ds.x[0])[1:])  # the last layer is on
+    assert int(end_state.frozen_patterns(LOSS, model, ds)) == 2
+    params, static = nets.partition(model)
+    theta, unravel = ravel_pytree(params)
+    grads = jax.vmap(jax.grad(lambda th, x: eqx.combine(unravel(th), static)(x)), (None, 0))(theta, ds.x)
+    marks = eqx.tree_at(lambda m: (m.weights[0], m.biases[0]), jax.tree.map(jnp.zeros_like, params),
+                        (jnp.ones((3, 2)), jnp.ones(3)))  # fmt: skip
+    first = np.asarray(ravel_pytree(marks)[0]) == 1  # the first layer's weights and biases
+    grads = np.asarray(grads)
+    np.testing.assert_array_equal(grads[0], grads[2])
+    assert np.all(grads[[0, 2]][:, first] == 0) and np.any(grads[[1, 3]][:, first] != 0)
+
+
 def test_mark_frozen_only_relabels_jammed_runs_held_by_frozen_patterns():
     outcome = np.array([JAMMED, JAMMED, FITTED, UNDECIDED, JAMMED])
     n_delta = np.array([10, 10, 0, 10, 3])
