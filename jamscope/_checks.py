@@ -7,7 +7,9 @@ jit-compiled code runs. Inside a trace the arrays are abstract and the value che
 
 from numbers import Real
 
+import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -118,3 +120,24 @@ def check_same_input_shape(name_a: str, a, name_b: str, b) -> None:
             f"`{name_a}` must have the per-pattern shape of `{name_b}`, {shape_b}, got {shape_a} "
             f"(full shapes {tuple(np.shape(a))} and {tuple(np.shape(b))})"
         )
+
+
+def check_float64(name: str, x) -> None:
+    """Raise ``ValueError`` unless the array `x` is float64: a count decided by comparing numbers to
+    zero (zero modes, signs) is wrong at float32 rounding, whatever the tolerance."""
+    if np.dtype(x.dtype) != np.float64:
+        raise ValueError(
+            f"`{name}` must be float64 to count zero modes and signs, got {np.dtype(x.dtype).name}: compute "
+            "it with jax.config.update('jax_enable_x64', True) and float64 inputs"
+        )
+
+
+def as_float64(name: str, tree):
+    """`tree` with every floating array cast to float64, for decisions compared to zero (ranks,
+    distances) that float32 rounding would change; ``ValueError`` naming `name` when float64 is off."""
+    if not jax.config.jax_enable_x64:
+        raise ValueError(
+            f"`{name}`: this result is compared to zero and needs float64, which is off: call "
+            "jax.config.update('jax_enable_x64', True) first"
+        )
+    return jax.tree_util.tree_map(lambda a: a.astype(jnp.float64) if eqx.is_inexact_array(a) else a, tree)

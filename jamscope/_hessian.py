@@ -36,6 +36,7 @@ from jax.flatten_util import ravel_pytree
 from . import _fc_hessian as fc_hessian
 from ._checks import (
     check_finite,
+    check_float64,
     check_int_at_least,
     check_nonempty,
     check_positive,
@@ -511,7 +512,8 @@ def summarize(eigenvalues: Float[Array, " N"], rtol: float | None = None) -> Spe
     rtol = N · ε(dtype) is the usual rank tolerance of a symmetric eigensolver (numpy's
     ``matrix_rank(..., hermitian=True)``). Pass a larger rtol when the matrix itself carries
     rounding errors of its own (e.g. a Hessian assembled from many terms). Works under ``jit``
-    and ``vmap``.
+    and ``vmap``. The eigenvalues must be float64 (`ValueError` otherwise): a float32 matrix's
+    rounding, ~10⁻⁷ max|λ|, invents or hides zero modes that no tolerance can sort out.
 
     **Arguments:**
 
@@ -520,6 +522,7 @@ def summarize(eigenvalues: Float[Array, " N"], rtol: float | None = None) -> Spe
     """
     check_finite("eigenvalues", eigenvalues)
     check_nonempty("eigenvalues", eigenvalues)
+    check_float64("eigenvalues", eigenvalues)
     if rtol is None:
         rtol = eigenvalues.shape[0] * float(np.finfo(eigenvalues.dtype).eps)
     check_positive("rtol", rtol, allow_zero=True)

@@ -305,7 +305,7 @@ def test_tangent_matrix_matches_dense_derivatives():
 
 def on(x):
     """A Dataset with inputs x (N_eff does not look at the labels)."""
-    return data.Dataset(x, jnp.ones(x.shape[0]))
+    return data.Dataset(x, jnp.ones(x.shape[0], x.dtype))
 
 
 def _switching(model, x):
@@ -343,6 +343,33 @@ def test_relu_n_eff_is_n_minus_hidden_neurons():
         )
         assert by_svd.method == "svd" and n_eff(model, on(x)).method == "svd"
     assert checked >= 2
+
+
+def _float32(tree):
+    return jax.tree_util.tree_map(lambda a: a.astype(jnp.float32) if eqx.is_inexact_array(a) else a, tree)
+
+
+def test_n_eff_of_a_float32_model_is_the_float64_rank():
+    """Ranks are decided in float64 whatever the model's dtype: the same SVD in float32 (tolerance
+    max(M, N) · ε₃₂) loses 3 of the 154 directions of this ReLU net (d = 4, h = 10, L = 3, P = 40)."""
+    k_data, k_net = jax.random.split(jax.random.PRNGKey(0))
+    x = data.random_sphere(k_data, 40, 4).x
+    model = nets.FCNet(k_net, 4, 10, 3, "relu", bias_scale=0.5)
+    expected = int(n_eff(model, on(x)).rank)
+    g32 = np.asarray(tangent_matrix(_float32(model), x.astype(jnp.float32)))
+    sigma32 = np.linalg.svd(g32, compute_uv=False)
+    rank32 = int(np.sum(sigma32 > max(g32.shape) * np.finfo(np.float32).eps * sigma32[0]))
+    assert g32.dtype == np.float32 and rank32 == expected - 3
+    result = n_eff(_float32(model), on(x.astype(jnp.float32)))
+    assert int(result.rank) == expected == 154 and result.singular_values.dtype == jnp.float64
+    jax.config.update("jax_enable_x64", False)  # the fixture float64_for_every_test turns it back on
+    with pytest.raises(ValueError, match="n_eff.*needs float64"):
+        n_eff(_float32(model), on(x.astype(jnp.float32)))
+
+
+def test_zero_modes_are_not_counted_on_a_float32_spectrum():
+    with pytest.raises(ValueError, match="`eigenvalues` must be float64.*float32"):
+        summarize(jnp.array([-1.0, 0.0, 1.0], jnp.float32))
 
 
 def test_dead_layer_and_small_data_reduce_n_eff():

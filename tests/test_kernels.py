@@ -119,6 +119,21 @@ def test_nearest_neighbour_distances_match_scikit_learn():
     )
 
 
+def test_nearest_neighbour_distances_of_float32_points_are_computed_in_float64():
+    """4000 points on S¹ (spacing 1.6·10⁻³): ‖x‖² + ‖y‖² − 2x·y in float32 cancels to exact zeros
+    (1188 of them before the float64 rule); the distances must be those of the float32 points."""
+    angles = np.linspace(0.0, 2 * np.pi, 4000, endpoint=False) + 0.3
+    x = np.stack([np.cos(angles), np.sin(angles)], 1).astype(np.float32)
+    x64 = x.astype(np.float64)
+    expected = NearestNeighbors(n_neighbors=2).fit(x64).kneighbors(x64)[0][:, 1]
+    got = kernels.nearest_neighbour_distances(jnp.asarray(x))
+    assert got.dtype == jnp.float64
+    np.testing.assert_allclose(got, expected, rtol=1e-9)
+    jax.config.update("jax_enable_x64", False)  # the fixture float64_for_every_test turns it back on
+    with pytest.raises(ValueError, match="nearest_neighbour_distances.*needs float64"):
+        kernels.nearest_neighbour_distances(jnp.asarray(x))
+
+
 def test_bad_inputs_name_the_argument():
     with pytest.raises(ValueError, match="`sigma`"):
         kernels.Laplace(0.0)
