@@ -236,9 +236,10 @@ class MSE(AbstractLoss):
 
 @final
 class MultiClassHinge(AbstractLoss):
-    """ℓ_μ = (1/K) Σ_c ½ max(0, ε − t_{μc} f_{μc})², t = +1 for the label, −1 otherwise (000 eq. 10).
+    """ℓ_μ = (1/K) Σ_c max(0, ε − t_{μc} f_{μc})², t = +1 for the label, −1 otherwise: 000 eq. 10
+    (L = (1/(K P)) Σ_{μ,c} Δ_{μc}² θ(Δ_{μc}) with K = 10), without the ½ of the binary hinge.
 
-    ℓ′_c = −t_c max(0, Δ_c)/K and ℓ″ = diag(θ(Δ_c))/K. A pattern is unsatisfied when any Δ_c > 0.
+    ℓ′_c = −2 t_c max(0, Δ_c)/K and ℓ″ = 2 diag(θ(Δ_c))/K. A pattern is unsatisfied when any Δ_c > 0.
     """
 
     multiclass: ClassVar[bool] = True
@@ -254,15 +255,15 @@ class MultiClassHinge(AbstractLoss):
 
     def value(self, f, y):
         _, gap = self._gaps(f, y)
-        return 0.5 * jnp.mean(jnp.maximum(gap, 0.0) ** 2, axis=-1)
+        return jnp.mean(jnp.maximum(gap, 0.0) ** 2, axis=-1)
 
     def first_derivative(self, f, y):
         t, gap = self._gaps(f, y)
-        return -t * jnp.maximum(gap, 0.0) / f.shape[-1]
+        return -2.0 * t * jnp.maximum(gap, 0.0) / f.shape[-1]
 
     def second_derivative(self, f, y):
         _, gap = self._gaps(f, y)
-        diag = jnp.where(gap > 0, 1.0, 0.0).astype(f.dtype) / f.shape[-1]
+        diag = jnp.where(gap > 0, 2.0, 0.0).astype(f.dtype) / f.shape[-1]
         return jax.vmap(jnp.diag)(diag)
 
     def unsatisfied(self, f, y):

@@ -70,6 +70,18 @@ def test_hand_computed_hinge_values():
     np.testing.assert_allclose(soft.value(f, y), [1.0, 0.0, 2.0, 0.75], atol=1e-3)
 
 
+def test_multiclass_hinge_is_000_eq_10_by_hand():
+    """000 eq. 10: L = (1/(K P)) Σ_{μ,c} Δ_{μc}² θ(Δ_{μc}), Δ = ε − t f, t = +1 on the label, −1 elsewhere."""
+    f = jnp.array([[1.0, -1.0, 0.0], [0.2, 0.4, -0.9]])
+    y = jnp.array([0, 1])
+    hinge = losses.MultiClassHinge(margin=0.5)
+    # Δ = [[-0.5, -0.5, 0.5], [0.7, 0.1, -0.4]]: ℓ = (0.25)/3 and (0.49 + 0.01)/3
+    np.testing.assert_allclose(hinge.value(f, y), [0.25 / 3, 0.5 / 3], rtol=1e-14)
+    np.testing.assert_allclose(losses.mean_loss(hinge, f, y), (0.25 + 0.5) / (3 * 2), rtol=1e-14)
+    np.testing.assert_array_equal(hinge.unsatisfied(f, y), [True, True])
+    assert not bool(hinge.unsatisfied(jnp.array([[1.0, -1.0, -1.0]]), jnp.array([0]))[0])
+
+
 def test_objective_is_alpha_rescaled_mean():
     key = jax.random.PRNGKey(0)
     model = nets.FCNet(key, 3, 5, 2, "softplus")
