@@ -1,10 +1,12 @@
 """jamscope: the physics of deep-learning loss landscapes, in JAX.
 
-``import jamscope as js``: the modules are `js.nets`, `js.losses`, `js.data`, `js.train`,
-`js.end_state`, `js.jamming`, `js.curvature`, `js.ntk`, `js.regression`, `js.regimes`, `js.diffeo`,
-`js.stability`, `js.diffeo_sweep`, `js.aging`, `js.ensemble`, `js.fits`, `js.io`; the experiments' modules
-(`js.aging_sweep`, `js.kernel_sweep`, …) and `js.plot` are imported by name; the most used names
-are re-exported flat (`js.FCNet`, `js.QuadraticHinge`, …).
+``import jamscope as js``: the library's modules are `js.nets`, `js.losses`, `js.data`, `js.train`,
+`js.end_state`, `js.ensemble`, `js.curvature`, `js.ntk`, `js.regression`, `js.jamming`, `js.regimes`,
+`js.diffeo`, `js.stability`, `js.kernels`, `js.teacher_student`, `js.learning_curves`, `js.aging`,
+`js.fits`, `js.io` and `js.typing`; the most used names are re-exported flat (`js.FCNet`,
+`js.QuadraticHinge`, …). The experiments' modules (`jamscope.sweep`, `jamscope.aging_sweep`,
+`jamscope.diffeo_sweep`, `jamscope.kernel_sweep`, …), `jamscope.report` and `jamscope.plot` are
+imported by name: importing the library loads neither them nor matplotlib.
 """
 
 from . import (
@@ -12,18 +14,20 @@ from . import (
     curvature,
     data,
     diffeo,
-    diffeo_sweep,
     end_state,
     ensemble,
     fits,
     io,
     jamming,
+    kernels,
+    learning_curves,
     losses,
     nets,
     ntk,
     regimes,
     regression,
     stability,
+    teacher_student,
     train,
     typing,
 )
@@ -42,9 +46,9 @@ from .nets import MLP, Centered, FCNet, SmallCNN
 from .train import SGD, Adam, GradientFlow, History
 
 __all__ = [
-    "aging", "curvature", "data", "diffeo", "diffeo_sweep", "end_state", "ensemble", "fits", "io", "jamming",
-    "losses", "nets", "ntk",
-    "regimes", "regression", "stability", "train", "typing", "MaxEntDiffeo", "deform",
+    "aging", "curvature", "data", "diffeo", "end_state", "ensemble", "fits", "io", "jamming", "kernels",
+    "learning_curves", "losses", "nets", "ntk", "regimes", "regression", "stability", "teacher_student",
+    "train", "typing", "MaxEntDiffeo", "deform",
     "Dataset", "FCNet", "MLP", "SmallCNN", "Centered",
     "QuadraticHinge", "LinearHinge", "SoftHinge", "CrossEntropy", "MSE", "MultiClassHinge",
     "SoftmaxCrossEntropy", "Adam", "SGD", "GradientFlow", "History",
