@@ -376,9 +376,15 @@ def _split_host_cores() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``jamscope`` console script."""
+    """Entry point of the ``jamscope`` console script: 0 on success, 2 on a user error (a bad option,
+    or a file the run needs or writes: missing data, an unwritable ``--out``), told in one line."""
     _split_host_cores()
-    _run(parser().parse_args(argv))
+    args = parser().parse_args(argv)
+    try:
+        _run(args)
+    except OSError as err:
+        print(f"jamscope {args.command}: error: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

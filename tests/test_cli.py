@@ -57,6 +57,17 @@ def test_bad_options_are_rejected(capsys):
     assert "data_root" in capsys.readouterr().err
 
 
+def test_missing_files_and_an_unwritable_out_end_in_one_line(tmp_path, capsys):
+    root, out = str(tmp_path / "none"), str(tmp_path / "k")
+    assert cli.main(["kernels", "--data", "cifar10", "--data-root", root, "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("jamscope kernels: error: missing data_batch_1") and err.count("\n") == 1
+    (tmp_path / "file").write_text("")
+    assert cli.main(["jamming", *TINY_ARGS, "--out", str(tmp_path / "file" / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("jamscope jamming: error: ") and "file" in err and err.count("\n") == 1
+
+
 def test_regimes_options_and_presets(capsys):
     config = cli.config_from(cli.parser().parse_args(["regimes", "--widths", "8,32", "--pca-dim", "none"]))
     assert config.widths == (8, 32) and config.pca_dim is None and config.seeds == regimes.QUICK.seeds
