@@ -17,7 +17,7 @@ c_μ = ℓ′_μ/(α²P) frozen. For an [`FCNet`][jamscope.nets.FCNet] (bare or 
 from layer blocks in closed form ([`jamscope._fc_hessian`][jamscope._fc_hessian], ≈ 3 P N² flops
 in matrix products); for any other network it is taken forward-over-reverse on blocks of basis
 tangents (≈ 12 P N² flops, the cost of ``jax.hessian``). Both are accumulated over chunks of
-patterns, so memory stays at O(N²) + O(chunk · N) (DESIGN §4, §4b).
+patterns, so memory stays at O(N²) + O(chunk · N).
 The matrix-free products ([`hvp`][jamscope._hessian.hvp], [`h0vp`][jamscope._hessian.h0vp],
 [`hpvp`][jamscope._hessian.hpvp], [`operators`][jamscope._hessian.operators]) never build an N × N
 matrix.
@@ -286,7 +286,7 @@ def decompose(
     chunk_size: int = 256,
     block_size: int = 64,
 ) -> HessianParts:
-    """Dense H, H0 and Hp of the objective (1/(α²P)) Σ_μ ℓ(F(x_μ), y_μ) (000 eq. 3, DESIGN §4).
+    """Dense H, H0 and Hp of the objective (1/(α²P)) Σ_μ ℓ(F(x_μ), y_μ) (000 eq. 3).
 
         H0 = (1/(α²P)) Σ_μ ℓ″_μ ∇F_μ ∇F_μᵀ = Jᵀ diag(ℓ″/(α²P)) J,
         Hp = (1/(α²P)) Σ_μ ℓ′_μ ∇∇F_μ = ∇∇_θ Σ_μ sg(c_μ) F(x_μ; θ),  c_μ = ℓ′_μ/(α²P),
@@ -443,7 +443,7 @@ def _build_operators(loss, model, x, y):
 
 @typechecked
 def operators(loss: AbstractLoss, model: AbstractNet, data: Dataset) -> tuple[MatVec, MatVec, MatVec, int]:
-    """Jitted matrix-free products ``(h_mv, h0_mv, hp_mv, n)`` for Lanczos / SLQ (DESIGN §4b).
+    """Jitted matrix-free products ``(h_mv, h0_mv, hp_mv, n)`` for Lanczos / SLQ.
 
     The set-up runs once: ``jax.linearize`` of ∇L (for H), of the outputs (for H0, with its
     ``jax.linear_transpose``) and of ∇Σ_μ sg(c_μ) F_μ (for Hp) at the current θ; each product then

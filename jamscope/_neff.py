@@ -177,7 +177,7 @@ def n_eff(
     `dense_limit` entries, the Gram route otherwise (memory O(min((d+1)P, N)²); fine up to
     (d+1)P · N ≈ 10⁸ and beyond).
 
-    Tolerance (DESIGN §3): rank = #{σ > rtol · σ_max}. The SVD default is rtol = max(M, N) · ε
+    Tolerance: rank = #{σ > rtol · σ_max}. The SVD default is rtol = max(M, N) · ε
     (numpy's ``matrix_rank``). The Gram route squares the condition number: its eigenvalues carry
     errors ~ max(M, N) · ε · σ_max², so singular values below ~ √ε · σ_max ≈ 1.5·10⁻⁸ σ_max are not
     resolved and the default is rtol = √(max(M, N) · ε). Both run in float64 whatever the dtype of

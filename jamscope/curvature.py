@@ -1,6 +1,6 @@
 """Curvature of the training loss: H = H0 + Hp, spectra at any size, and N_eff (000 §V, App. A–B).
 
-One namespace for three layers (DESIGN §4):
+One namespace for three layers:
 
 - **dense and exact** (N up to a few thousand, float64): [`decompose`][jamscope._hessian.decompose]
   → [`HessianParts`][jamscope._hessian.HessianParts] with H, H0, Hp and the ℓ′, ℓ″ used;

@@ -2,7 +2,7 @@
 
 A [`Dataset`][jamscope.data.Dataset] is an immutable Equinox module holding training inputs and
 labels and an optional test set. Labels are either binary ±1 (floating, ``n_classes = 2``) or class
-indices (integer). Everything here runs offline (DESIGN §5):
+indices (integer). Everything here runs offline:
 
 - [`random_sphere`][jamscope.data.random_sphere]: points uniform on the sphere of radius √d with
   random ±1 labels (000 §III);

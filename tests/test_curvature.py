@@ -1,6 +1,6 @@
 """Curvature: H = H0 + Hp against dense float64 oracles, matrix-free products, spectra, N_eff.
 
-Three kinds of test (DESIGN §4b): dense oracles (``jax.hessian`` of the objective, ``jax.jacrev``),
+Three kinds of test: dense oracles (``jax.hessian`` of the objective, ``jax.jacrev``),
 closed-form cases (diagonal spectra, dead and linear networks, the ReLU scaling symmetry of N_eff)
 and a statistical one (the symmetric spectrum of Hp for ReLU on random data, 000 App. B).
 """

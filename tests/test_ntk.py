@@ -132,7 +132,7 @@ def test_ntk_vector_product_and_operator_match_the_matrix():
 
 
 def test_h0_spectrum_equals_the_weighted_ntk_spectrum():
-    """DESIGN §4b: the non-zero spectrum of H0 = (1/P) Jᵀ D J equals that of (1/P) D^½ Θ D^½."""
+    """The non-zero spectrum of H0 = (1/P) Jᵀ D J equals that of (1/P) D^½ Θ D^½."""
     key = jax.random.PRNGKey(5)
     ds = data.random_sphere(key, 12, 3)
     model = nets.FCNet(jax.random.fold_in(key, 1), 3, 4, 2, "tanh")
