@@ -25,8 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .nets import MLP, AbstractNet, Centered, FCNet, activation_function
-from .typing import Array
+from .nets import MLP, AbstractNet, FCNet, activation_function, unwrap
 
 __all__ = ["supports", "fc_hp"]
 
@@ -35,13 +34,7 @@ _HIGHEST = jax.lax.Precision.HIGHEST
 
 def supports(model: AbstractNet) -> bool:
     """Whether `model` is an FCNet or an MLP, bare or centered (the layer-block route applies)."""
-    net = model.model if isinstance(model, Centered) else model
-    return isinstance(net, FCNet | MLP)
-
-
-def _unwrap(model: AbstractNet) -> tuple[FCNet | MLP, float | Array]:
-    """The network and the factor α of F = α (f − f₀) (1 for a bare network): ∇∇F = α ∇∇f."""
-    return (model.model, model.alpha) if isinstance(model, Centered) else (model, 1.0)
+    return isinstance(unwrap(model)[0], FCNet | MLP)
 
 
 def _layout(net: FCNet | MLP):
@@ -139,7 +132,7 @@ def fc_hp(model: AbstractNet, x, c, mask):
     `x`, `c`, `mask` are already split into chunks ``(n_chunks, chunk, …)``; padded rows have
     mask 0 and contribute nothing.
     """
-    net, alpha = _unwrap(model)
+    net, alpha = unwrap(model)
     xs, cs = x, c * alpha
     cs = jnp.where(mask.reshape(mask.shape + (1,) * (cs.ndim - 2)), cs, 0.0)
 

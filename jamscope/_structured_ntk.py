@@ -13,8 +13,8 @@ in) flops instead of P1 P2 · out · in for the Jacobian contraction. For a conv
 per-example weight gradient s_l Σ_p δ_l,p ⊗ ũ_l,p is formed from the input patches (one batched
 product, no per-example convolution transposes) and contracted. δ_l comes from one backward pass
 per pattern through additive offsets on the preactivations. For a [`Centered`][jamscope.nets.Centered]
-model δ is multiplied by α (f₀ is frozen); a [`Linearized`][jamscope.ntk.Linearized] model has the
-NTK of its initial model at every w.
+model δ is multiplied by α (f₀ is frozen). (A [`Linearized`][jamscope.ntk.Linearized] model has the
+NTK of its initial model at every w: `jamscope.ntk` passes that model here.)
 """
 
 import math
@@ -22,28 +22,16 @@ import math
 import jax
 import jax.numpy as jnp
 
-from .nets import AbstractNet, Centered, FCNet, SmallCNN, activation_function
+from .nets import AbstractNet, FCNet, SmallCNN, activation_function, unwrap
 
 __all__ = ["supports", "layer_factors", "kernel_from_factors", "structured_ntk"]
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 
 
-def _unwrap(model: AbstractNet) -> tuple[AbstractNet, object]:
-    """The bare network and the factor α multiplying its output (1 for a bare network)."""
-    from .ntk import Linearized
-
-    if isinstance(model, Linearized):
-        return _unwrap(model.initial.value)
-    if isinstance(model, Centered):
-        inner, factor = _unwrap(model.model)
-        return inner, factor * model.alpha
-    return model, 1.0
-
-
 def supports(model: AbstractNet) -> bool:
-    """Whether the structured route applies: an FCNet or SmallCNN, bare, centered or linearized."""
-    return isinstance(_unwrap(model)[0], FCNet | SmallCNN)
+    """Whether the structured route applies: an FCNet or SmallCNN, bare or centered."""
+    return isinstance(unwrap(model)[0], FCNet | SmallCNN)
 
 
 def _backward(forward, offsets, n_outputs: int):
@@ -144,12 +132,12 @@ def _layer_kernel(first, second, s: float):
 
 def layer_factors(model: AbstractNet, x):
     """The per-layer factors of the patterns `x` (computed once, reused for every block of Θ)."""
-    return _factors(_unwrap(model)[0], x)
+    return _factors(unwrap(model)[0], x)
 
 
 def kernel_from_factors(model: AbstractNet, first, second):
     """Θ ``(P1, P2, K, K)`` from the [`layer_factors`][jamscope._structured_ntk.layer_factors] of x1, x2."""
-    net, factor = _unwrap(model)
+    net, factor = unwrap(model)
     theta = sum(_layer_kernel(a, b, s) for a, b, s in zip(first, second, _scales(net), strict=True))
     return theta * (factor * factor)
 

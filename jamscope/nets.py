@@ -32,6 +32,7 @@ __all__ = [
     "SmallCNN",
     "Centered",
     "Frozen",
+    "unwrap",
     "activation_function",
     "unit_variance_prefactor",
     "outputs",
@@ -482,6 +483,17 @@ class Centered(AbstractNet):
     def __call__(self, x: Float[Array, "*input"]) -> Float[Array, "*out"]:
         initial = jax.lax.stop_gradient(self.initial.value(x))
         return self.alpha * (self.model(x) - initial)
+
+
+@typechecked
+def unwrap(model: AbstractNet) -> tuple[AbstractNet, float | Float[Array, "*K"]]:
+    """The bare network inside [`Centered`][jamscope.nets.Centered] wrappers and the factor α that
+    multiplies its output, F = α (f − f₀) (1 for a bare network): ∇F = α ∇f and ∇∇F = α ∇∇f, so
+    the structured Hessian and NTK routes work on the bare network and scale by α."""
+    if isinstance(model, Centered):
+        inner, factor = unwrap(model.model)
+        return inner, factor * model.alpha
+    return model, 1.0
 
 
 def _trainable_spec(model: PyTree) -> PyTree:

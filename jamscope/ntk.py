@@ -87,7 +87,7 @@ def ntk_method(model: AbstractNet, *, memory_bytes: int = 2**30) -> Literal["str
     centered or linearized), else ``"jacobian"`` when 8 Jacobian rows fit in `memory_bytes` with
     headroom ×4, else ``"ntvp"``."""
     check_int_at_least("memory_bytes", memory_bytes, 1)
-    if structured.supports(model):
+    if structured.supports(_tangent_model(model)):
         return "structured"
     return "jacobian" if 4 * 8 * _row_bytes(model) <= memory_bytes else "ntvp"
 
@@ -165,6 +165,12 @@ def _ntk_jacobian(model, x1, x2, chunk, keep_x2):
 # Per-layer factors (FCNet, SmallCNN)
 
 
+def _tangent_model(model: AbstractNet) -> AbstractNet:
+    """The model with the same Jacobian as `model`: a [`Linearized`][jamscope.ntk.Linearized]
+    model's is that of its initial model at every w."""
+    return model.initial.value if isinstance(model, Linearized) else model
+
+
 @eqx.filter_jit
 def _ntk_structured(model, x1, x2, chunk):
     if chunk >= x1.shape[0]:
@@ -221,10 +227,10 @@ def _dispatch(model, x1, x2, method, chunk_size, memory_bytes):
     chosen = ntk_method(model, memory_bytes=memory_bytes) if method == "auto" else method
     p1, p2, k = x1.shape[0], x2.shape[0], model.n_outputs
     if chosen == "structured":
-        if not structured.supports(model):
+        if not structured.supports(_tangent_model(model)):
             raise ValueError(f'method="structured" needs an FCNet or SmallCNN, got {type(model).__name__}')
         fitting_rows = max(1, memory_bytes // (4 * p2 * k * k * _itemsize(model)))
-        return _ntk_structured(model, x1, x2, min(chunk_size or fitting_rows, p1))
+        return _ntk_structured(_tangent_model(model), x1, x2, min(chunk_size or fitting_rows, p1))
     if chosen == "jacobian":
         whole = (p1 + p2) * _row_bytes(model) <= memory_bytes // 2
         if chunk_size is None and whole:

@@ -645,6 +645,8 @@ case("nets.SmallCNN", nets.SmallCNN,
      lambda: dict(key=Key(), input_shape=Sizes((1, 5, 5), bad=((1, 5),)), channels=S(2), n_outputs=S(1),
                   softplus_beta=R(5.0)))
 case("nets.Centered", nets.Centered, lambda: dict(model=O(f_()["fc"]), output_scale=R(2.0)))
+case("nets.unwrap", nets.unwrap,
+     lambda: dict(model=O(nets.Centered(f_()["fc"], 2.0), choices=(f_()["fc"],))))
 case("nets.activation_function", nets.activation_function,
      lambda: dict(activation=O("softplus", bad=("gelu",)), softplus_beta=R(5.0)))
 case("nets.unit_variance_prefactor", nets.unit_variance_prefactor,

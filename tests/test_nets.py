@@ -103,6 +103,13 @@ def test_orthogonal_init_is_haar_distributed():
     assert float((diag**2).mean()) == pytest.approx(0.25, rel=0.05)
 
 
+def test_unwrap_returns_the_bare_network_and_the_product_of_the_alphas():
+    fc = nets.FCNet(jax.random.PRNGKey(0), 3, 4, 2)
+    assert nets.unwrap(fc) == (fc, 1.0)
+    inner, factor = nets.unwrap(nets.Centered(nets.Centered(fc, 2.0), 3.0))
+    assert inner is fc and float(factor) == 6.0
+
+
 @given(seed=st.integers(0, 2**31 - 1), alpha=st.floats(1e-4, 1e4))
 def test_centered_is_zero_at_initialisation(seed, alpha):
     key = jax.random.PRNGKey(seed)
