@@ -31,9 +31,12 @@ physical observable (N*, N_Δ/N at the jump, spectra and gaps near jamming):
   move, and the loss is held by dead units, not by more constraints than degrees of freedom: 000's
   counting needs "the network output to remain sensitive to all its weights" (§I), and frozen
   patterns are the analogue of the rattlers it excludes from N (§II). Measured on the CPU presets
-  (N ≈ 100–400, d = h ≤ 14): such runs end at N_Δ/N = 0.03–0.28 with N_Δ equal to the number of
-  frozen patterns, below the jump, while the other plateau-jammed runs with frozen patterns keep
-  tens to hundreds of unsatisfied patterns that do move. Frozen runs never count as jammed.
+  (N ≈ 100–400, d = h ≤ 14, with the test of the last layer alone): such runs end at N_Δ/N =
+  0.03–0.28 with N_Δ equal to the number of frozen patterns, below the jump, while the other
+  plateau-jammed runs with frozen patterns keep tens to hundreds of unsatisfied patterns that do
+  move. Runs held by a dead first layer end at L = ab/(2nP) exactly, n = a + b patterns of the
+  two labels sharing one output, and stay there (measured: 2·10⁶ more steps at h = 8, P = 300).
+  Frozen runs never count as jammed.
   [`mark_frozen`][jamscope.end_state.mark_frozen] assigns this state; `train(..., end=)` applies it
   to every network with hidden layers ([`can_freeze`][jamscope.end_state.can_freeze]).
 - **undecided**: neither when the budget ran out. It is reported, never counted as fitted or jammed.
