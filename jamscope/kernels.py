@@ -254,8 +254,8 @@ def nearest_neighbour_distances(x: Float[Array, "n d"], *, block_size: int = 512
     """δ_min(x_μ) = min_{ν ≠ μ} ‖x_μ − x_ν‖ for every point (thesis ch. 6 §7, eq. 15), by blocks of rows.
 
     Computed in float64 whatever the dtype of `x` (`ValueError` when float64 is off): the blocks use
-    ‖x‖² + ‖x′‖² − 2x·x′, which cancels in float32 for close points (4000 points on S¹: 1188 exact
-    zeros)."""
+    ‖x‖² + ‖x′‖² − 2x·x′, which cancels in float32 for close points (4000 evenly spaced points on
+    S¹: errors up to 4 % in float32)."""
     _check_points("x", x)
     if x.shape[0] < 2:
         raise ValueError(f"`x` needs at least 2 points for nearest neighbours, got {x.shape[0]}")
