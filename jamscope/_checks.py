@@ -122,6 +122,14 @@ def check_same_input_shape(name_a: str, a, name_b: str, b) -> None:
         )
 
 
+def check_inputs(name: str, x, input_shape: tuple[int, ...]) -> None:
+    """The checks of a network's inputs `x` ``(P, *input_shape)``: at least one pattern, the
+    per-pattern shape `input_shape`, finite values."""
+    check_nonempty(name, x)
+    check_trailing_shape(name, x, input_shape)
+    check_finite(name, x)
+
+
 def check_float64(name: str, x) -> None:
     """Raise ``ValueError`` unless the array `x` is float64: a count decided by comparing numbers to
     zero (zero modes, signs) is wrong at float32 rounding, whatever the tolerance."""

@@ -37,6 +37,7 @@ from . import _fc_hessian as fc_hessian
 from ._checks import (
     check_finite,
     check_float64,
+    check_inputs,
     check_int_at_least,
     check_nonempty,
     check_positive,
@@ -68,12 +69,6 @@ _HIGHEST = jax.lax.Precision.HIGHEST
 
 # ----------------------------------------------------------------------------------------------
 # Checks and the flat-parameter view of a model
-
-
-def _check_model_inputs(model: AbstractNet, x: Array) -> None:
-    check_nonempty("x", x)
-    check_trailing_shape("x", x, model.input_shape)
-    check_finite("x", x)
 
 
 def _check_problem(loss: AbstractLoss, model: AbstractNet, data: Dataset) -> None:
@@ -184,7 +179,7 @@ def jacobian(
     - `x`: inputs ``(P, *input_shape)``.
     - `chunk_size`: patterns per vmapped batch.
     """
-    _check_model_inputs(model, x)
+    check_inputs("x", x, model.input_shape)
     _check_chunk("chunk_size", chunk_size)
     return _jacobian(model, x, chunk_size)
 

@@ -25,11 +25,9 @@ import numpy as np
 
 from ._checks import (
     as_float64,
-    check_finite,
+    check_inputs,
     check_int_at_least,
-    check_nonempty,
     check_positive,
-    check_trailing_shape,
 )
 from ._hessian import _chunked, _flat
 from .data import Dataset
@@ -134,9 +132,7 @@ def _check(model: AbstractNet, x: Array, name: str = "x") -> None:
         )
     if len(model.input_shape) != 1:
         raise ValueError(f"N_eff needs vector inputs (P, d), the model takes {model.input_shape}")
-    check_nonempty(name, x)
-    check_trailing_shape(name, x, model.input_shape)
-    check_finite(name, x)
+    check_inputs(name, x, model.input_shape)
 
 
 @typechecked

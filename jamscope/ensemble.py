@@ -31,7 +31,8 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from .nets import AbstractNet, _check_inputs, ensemble_size
+from ._checks import check_inputs
+from .nets import AbstractNet, ensemble_size
 from .typing import Array, Float, PyTree, typechecked
 
 __all__ = [
@@ -163,7 +164,7 @@ def ensemble_mean_and_variance(
     k = ensemble_size(models)
     if k < 2:
         raise ValueError(f"`models` must hold at least 2 members for a variance, got K = {k}")
-    _check_inputs(models, x)
+    check_inputs("x", x, models.input_shape)
     f = ensemble_map(lambda m, x: jax.vmap(m)(x), models, x, mesh=mesh)
     mean = jnp.mean(f, axis=0)
     return mean, jnp.sum((f - mean[None]) ** 2, axis=0) / (k - 1)

@@ -22,7 +22,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._checks import check_finite, check_int_at_least, check_nonempty, check_positive, check_trailing_shape
+from ._checks import (
+    check_finite,
+    check_inputs,
+    check_int_at_least,
+    check_nonempty,
+    check_positive,
+)
 from .typing import Array, Float, PRNGKeyArray, PRNGKeys, PyTree, typechecked
 
 __all__ = [
@@ -536,19 +542,13 @@ def with_flat_params(model: AbstractNet, theta: Float[Array, " N"]) -> AbstractN
     return eqx.combine(unravel(theta.astype(flat.dtype)), static)
 
 
-def _check_inputs(model: AbstractNet, x: Array) -> None:
-    check_nonempty("x", x)
-    check_trailing_shape("x", x, model.input_shape)
-    check_finite("x", x)
-
-
 @typechecked
 def outputs(model: AbstractNet, x: Float[Array, " P *input"]) -> Float[Array, " P *out"]:
     """f(x_μ) for every pattern: ``(P,)`` for a scalar network, ``(P, K)`` with K outputs.
 
     Checks that the per-pattern shape of `x` matches the model's `input_shape` before running.
     """
-    _check_inputs(model, x)
+    check_inputs("x", x, model.input_shape)
     return jax.vmap(model)(x)
 
 
@@ -581,7 +581,7 @@ def ensemble_size(models: PyTree) -> int:
 @typechecked
 def ensemble_outputs(models: AbstractNet, x: Float[Array, " P *input"]) -> Float[Array, " K P *out"]:
     """Outputs of every member of an ensemble on the same inputs, shape ``(K, P, …)``."""
-    _check_inputs(models, x)
+    check_inputs("x", x, models.input_shape)
     ensemble_size(models)
     return eqx.filter_vmap(lambda m: jax.vmap(m)(x))(models)
 

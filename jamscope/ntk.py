@@ -39,11 +39,10 @@ import numpy as np
 from . import _structured_ntk as structured
 from ._checks import (
     check_finite,
+    check_inputs,
     check_int_at_least,
-    check_nonempty,
     check_positive,
     check_same_dtype,
-    check_trailing_shape,
 )
 from ._hessian import _chunked
 from .data import Dataset
@@ -64,12 +63,6 @@ __all__ = [
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 Method = Literal["auto", "structured", "jacobian", "ntvp"]
-
-
-def _check_inputs(model: AbstractNet, name: str, x: Array) -> None:
-    check_nonempty(name, x)
-    check_trailing_shape(name, x, model.input_shape)
-    check_finite(name, x)
 
 
 def _itemsize(model: AbstractNet) -> int:
@@ -268,11 +261,11 @@ def ntk(
 
     Returns ``(P1, P2)`` for a scalar-output model (or with `trace`), else ``(P1, P2, K, K)``.
     """
-    _check_inputs(model, "x1", x1)
+    check_inputs("x1", x1, model.input_shape)
     if x2 is None:
         x2 = x1
     else:
-        _check_inputs(model, "x2", x2)
+        check_inputs("x2", x2, model.input_shape)
         check_same_dtype("x2", x2, "x1", x1)
     check_int_at_least("memory_bytes", memory_bytes, 1)
     if chunk_size is not None:
@@ -303,7 +296,7 @@ def ntk_vector_product(
 
     `v` has the shape of the outputs: ``(P,)`` for a scalar model, ``(P, K)`` for K outputs.
     """
-    _check_inputs(model, "x", x)
+    check_inputs("x", x, model.input_shape)
     expected = (x.shape[0],) if model.n_outputs == 1 else (x.shape[0], model.n_outputs)
     if tuple(v.shape) != expected:
         raise ValueError(f"`v` must have the shape of the outputs {expected}, got {tuple(v.shape)}")
@@ -315,7 +308,7 @@ def ntk_vector_product(
 def ntk_operator(model: AbstractNet, x: Float[Array, " P *input"]) -> tuple[MatVec, int]:
     """The training NTK as a jitted matrix-free operator (v ↦ Θ v, P) for a scalar-output model:
     the input of [`jamscope.curvature`][jamscope.curvature]'s Lanczos and SLQ routines."""
-    _check_inputs(model, "x", x)
+    check_inputs("x", x, model.input_shape)
     if model.n_outputs != 1:
         raise ValueError(f"`ntk_operator` needs a scalar-output model, got n_outputs = {model.n_outputs}")
     params, static = partition(model)
@@ -337,7 +330,7 @@ def kernel_change(
     ∝ 1/(α√h) in the lazy regime; O(1) in the feature regime."""
     if jax.tree.structure(partition(model_t)[0]) != jax.tree.structure(partition(model_0)[0]):
         raise ValueError("`model_t` and `model_0` must be the same architecture (same parameter pytree)")
-    _check_inputs(model_t, "x", x)
+    check_inputs("x", x, model_t.input_shape)
     theta_t = ntk(model_t, x, method=method, trace=True, chunk_size=chunk_size)
     theta_0 = ntk(model_0, x, method=method, trace=True, chunk_size=chunk_size)
     return jnp.linalg.norm(theta_t - theta_0) / jnp.linalg.norm(theta_0)
@@ -410,8 +403,8 @@ def ntk_regression(
         raise ValueError(f"`ntk_regression` needs a scalar-output model, got n_outputs = {model.n_outputs}")
     if not data.binary:
         raise ValueError("`ntk_regression` needs real-valued (e.g. ±1) labels, `data.y` holds class indices")
-    _check_inputs(model, "data.x", data.x)
-    _check_inputs(model, "x_test", x_test)
+    check_inputs("data.x", data.x, model.input_shape)
+    check_inputs("x_test", x_test, model.input_shape)
     check_positive("ridge", ridge, allow_zero=True)
     k_train = ntk(model, data.x)
     k_test = ntk(model, x_test, data.x)
