@@ -143,9 +143,13 @@ def _newton_lines(results: xr.Dataset) -> list[str]:
     lines = [f"Newton test of the {tested.size} runs that did not fit (force balance ≤ 1e-9, "
              f"λ_min/λ_max ≥ −1e-9): {int(ok.sum())} certified minima"]  # fmt: skip
     if ok.any():
-        curvature, value = results["newton_curvature"].values[ok], results["newton_loss"].values[ok]
+        curvature, value, growth = (results[f"newton_{name}"].values[ok]
+                                    for name in ("curvature", "loss", "growth"))  # fmt: skip
         lines[-1] += (f", λ_min/λ_max ≥ {curvature.min():.1e} (H ⪰ 0), L from {value.min():.3g} to "
-                      f"{value.max():.3g}")  # fmt: skip
+                      f"{value.max():.3g}, the weights' norm ×{growth.min():.4g} to "
+                      f"×{growth.max():.4g}")  # fmt: skip
+        if growth.max() > 2:  # saturated tanh units feel exponentially small forces
+            lines[-1] += " (grown: certified as its units saturated, not a minimum at finite weights nearby)"
     if other.any():
         balance, curvature, growth = (results[f"newton_{name}"].values[other]
                                       for name in ("force_balance", "curvature", "growth"))  # fmt: skip

@@ -203,6 +203,9 @@ def test_the_report_states_the_newton_test_and_one_sided_bounds():
         ("newton_growth", [[1.0, 30.0, nan]])]})  # fmt: skip
     first, second = report._newton_lines(runs)
     assert "of the 2 runs" in first and "1 certified" in first and "≥ -1.0e-12 (H ⪰ 0)" in first
+    assert "×1 to ×1" in first and "saturated" not in first
+    grown = runs.assign(newton_growth=(("point", "member"), np.array([[132.0, 30.0, nan]])))
+    assert "×132 to ×132 (grown: certified as its units saturated" in report._newton_lines(grown)[0]
     assert "not certified: 1" in second and "×30 to ×30" in second and "-1.0e-07" in second
     assert report._newton_lines(runs.drop_vars("newton_certified")) == []
     points = sweep.jamming_points(_synthetic_results())  # depth 3: P/N = 2 fitted, 3 undecided
