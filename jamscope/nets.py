@@ -494,8 +494,9 @@ class Centered(AbstractNet):
 @typechecked
 def unwrap(model: AbstractNet) -> tuple[AbstractNet, float | Float[Array, "*K"]]:
     """The bare network inside [`Centered`][jamscope.nets.Centered] wrappers and the factor α that
-    multiplies its output, F = α (f − f₀) (1 for a bare network): ∇F = α ∇f and ∇∇F = α ∇∇f, so
-    the structured Hessian and NTK routes work on the bare network and scale by α."""
+    multiplies its output, F = α (f − f₀) (thesis ch. 3 §2, eq. 7; 1 for a bare network): ∇F = α ∇f
+    and ∇∇F = α ∇∇f, so the structured Hessian and NTK routes work on the bare network and scale
+    by α."""
     if isinstance(model, Centered):
         inner, factor = unwrap(model.model)
         return inner, factor * model.alpha

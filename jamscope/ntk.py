@@ -220,10 +220,11 @@ def _dispatch(model, x1, x2, method, chunk_size, memory_bytes):
     chosen = ntk_method(model, memory_bytes=memory_bytes) if method == "auto" else method
     p1, p2, k = x1.shape[0], x2.shape[0], model.n_outputs
     if chosen == "structured":
-        if not structured.supports(_tangent_model(model)):
+        tangent = _tangent_model(model)
+        if not structured.supports(tangent):
             raise ValueError(f'method="structured" needs an FCNet or SmallCNN, got {type(model).__name__}')
         fitting_rows = max(1, memory_bytes // (4 * p2 * k * k * _itemsize(model)))
-        return _ntk_structured(_tangent_model(model), x1, x2, min(chunk_size or fitting_rows, p1))
+        return _ntk_structured(tangent, x1, x2, min(chunk_size or fitting_rows, p1))
     if chosen == "jacobian":
         whole = (p1 + p2) * _row_bytes(model) <= memory_bytes // 2
         if chunk_size is None and whole:

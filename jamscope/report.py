@@ -132,6 +132,11 @@ def _time_trend(times: xr.Dataset, g: int) -> str:
     return "; ".join(parts)
 
 
+_DRIFT = 2.0
+"""Growth of the weights' norm under Newton beyond which the report flags a drift: L falling as the
+weights grow (saturating tanh units feel exponentially small forces), not a minimum nearby."""
+
+
 def _newton_lines(results: xr.Dataset) -> list[str]:
     """The Newton test of the runs that did not fit (smooth activations, `newton=True`)."""
     tested = results["newton_certified"].values if "newton_certified" in results else np.zeros(0)
@@ -148,7 +153,7 @@ def _newton_lines(results: xr.Dataset) -> list[str]:
         lines[-1] += (f", λ_min/λ_max ≥ {curvature.min():.1e} (H ⪰ 0), L from {value.min():.3g} to "
                       f"{value.max():.3g}, the weights' norm ×{growth.min():.4g} to "
                       f"×{growth.max():.4g}")  # fmt: skip
-        if growth.max() > 2:  # saturated tanh units feel exponentially small forces
+        if growth.max() > _DRIFT:
             lines[-1] += " (grown: certified as its units saturated, not a minimum at finite weights nearby)"
     if other.any():
         balance, curvature, growth = (results[f"newton_{name}"].values[other]
@@ -156,7 +161,7 @@ def _newton_lines(results: xr.Dataset) -> list[str]:
         lines.append(f"  not certified: {int(other.sum())}, with force balance {balance.min():.1e} to "
                      f"{balance.max():.1e}, λ_min/λ_max {curvature.min():.1e} to {curvature.max():.1e}, the "
                      f"weights' norm ×{growth.min():.4g} to ×{growth.max():.4g} under Newton")  # fmt: skip
-        if growth.max() > 2:
+        if growth.max() > _DRIFT:
             lines[-1] += " (L falls as the weights grow: no minimum at finite weights nearby)"
     return lines
 
