@@ -8,16 +8,12 @@ python examples/aging.py --smoke                      # seconds, for the test su
 python examples/aging.py --data digits --runs 16      # one data set, more runs
 python examples/aging.py --paper --data-root D        # MNIST from local files in D, 50 runs (a GPU)
 
-Every option of `jamscope aging` is accepted (`--help`); results resume from --out/aging_<data>.nc.
+Every option of `jamscope aging` is accepted (`--help`); a killed run resumes from --out/aging/.
 """
 
 import sys
 
 from jamscope import cli
 
-SMOKE = ["--data", "synthetic", "--depths", "1,2", "--runs", "2", "--steps", "300", "--n-waiting", "3",
-         "--n-lags", "8", "--first-waiting", "5", "--fit-low", "5", "--gradient-after", "50",
-         "--hessian-points", "2", "--n-records", "5", "--quiet"]  # fmt: skip
-
 if __name__ == "__main__":
-    sys.exit(cli.example_main("aging", SMOKE))
+    sys.exit(cli.example_main("aging"))

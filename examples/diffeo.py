@@ -8,16 +8,12 @@ python examples/diffeo.py --smoke                   # seconds, for the test suit
 python examples/diffeo.py --interpolation gaussian  # Gaussian interpolation (App. C)
 python examples/diffeo.py --paper --data-root D     # MNIST sizes from local files in D (a GPU)
 
-Every option of `jamscope diffeo` is accepted (`--help`); results resume from --out/diffeo.nc.
+Every option of `jamscope diffeo` is accepted (`--help`); a killed run resumes from --out/diffeo/.
 """
 
 import sys
 
 from jamscope import cli
 
-SMOKE = ["--n-train", "20,40", "--n-test", "30", "--n-probes", "20", "--seeds", "2", "--steps", "20",
-         "--field-samples", "10", "--field-cutoffs", "3,5", "--stripe-n-train", "20,40",
-         "--stripe-steps", "50", "--quiet"]  # fmt: skip
-
 if __name__ == "__main__":
-    sys.exit(cli.example_main("diffeo", SMOKE))
+    sys.exit(cli.example_main("diffeo"))

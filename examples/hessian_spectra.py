@@ -27,7 +27,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 import jamscope as js  # noqa: E402
-from jamscope import curvature, plot  # noqa: E402
+from jamscope import curvature  # noqa: E402
+from jamscope.experiments.jamming import hessian_spectra_figure  # noqa: E402
 
 
 def trained_model(args):
@@ -53,7 +54,7 @@ def dense(model, loss, data, history, args) -> xr.Dataset:
         for name, s in summaries.items()
         for field in ("n_zero", "n_negative", "c0", "skewness", "gap")
     }
-    fig = plot.hessian_spectra_figure(
+    fig = hessian_spectra_figure(
         eig["h"], eig["h0"], eig["hp"], float(history.loss[-1]), zero_rtol=args.zero_rtol, n_bins=25
     )
     fig.savefig(args.out / "hessian_spectra.png", dpi=120)

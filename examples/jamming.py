@@ -8,15 +8,12 @@ python examples/jamming.py --reference           # the finite-size study, N ≈ 
 python examples/jamming.py --paper               # 000's sizes (N ≈ 8000, d = h): a GPU, many hours
 python examples/jamming.py --activation tanh --newton yes   # 000 Figs. 6d, 7e–g, 8c–d, Newton test
 
-Every option of `jamscope jamming` is accepted (`--help`); results resume from --out/jamming/.
+Every option of `jamscope jamming` is accepted (`--help`); a killed run resumes from --out/jamming/.
 """
 
 import sys
 
 from jamscope import cli
 
-SMOKE = ["--sizes", "20", "--depths", "1", "--p-over-n", "0.3,5", "--seeds", "2", "--steps", "4000",
-         "--lr", "0.01", "--min-steps", "500", "--n-records", "40", "--quiet"]  # fmt: skip
-
 if __name__ == "__main__":
-    sys.exit(cli.example_main("jamming", SMOKE))
+    sys.exit(cli.example_main("jamming"))

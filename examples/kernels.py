@@ -7,17 +7,12 @@ python examples/kernels.py --smoke                   # seconds, for the test sui
 python examples/kernels.py --sample-teacher yes      # the paper's protocol: one sampled teacher per set
 python examples/kernels.py --paper --data-root D     # MNIST from local files in D, n up to 8192 (a GPU)
 
-Every option of `jamscope kernels` is accepted (`--help`); results resume from --out/kernels.nc.
+Every option of `jamscope kernels` is accepted (`--help`); a killed run resumes from --out/kernels/.
 """
 
 import sys
 
 from jamscope import cli
 
-SMOKE = ["--dims", "1", "--teachers", "laplace", "--ns", "32,64", "--n-test", "40", "--repeats", "2",
-         "--fit-low", "32", "--data-kernels", "laplace", "--data-ns", "32,64", "--data-n-test", "60",
-         "--data-repeats", "2", "--data-fit-low", "32", "--kpca-points", "300", "--sphere-dims", "2",
-         "--sphere-ns", "32,64", "--nn-repeats", "2", "--data-nn-ns", "32,64", "--quiet"]  # fmt: skip
-
 if __name__ == "__main__":
-    sys.exit(cli.example_main("kernels", SMOKE))
+    sys.exit(cli.example_main("kernels"))

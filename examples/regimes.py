@@ -7,16 +7,12 @@ python examples/regimes.py --smoke                  # seconds, for the test suit
 python examples/regimes.py --data stripe --dim 5    # the stripe model of 001 §5
 python examples/regimes.py --paper --data-root D    # 001 Fig. 4's sizes, MNIST-10PCA from D (a GPU)
 
-Every option of `jamscope regimes` is accepted (`--help`); results resume from --out/regimes.nc.
+Every option of `jamscope regimes` is accepted (`--help`); a killed run resumes from --out/regimes/.
 """
 
 import sys
 
 from jamscope import cli
 
-SMOKE = ["--n-train", "30", "--n-test", "20", "--widths", "4", "--scaled-scales", "0.1,10",
-         "--fluctuation-widths", "2,4", "--seeds", "2", "--steps", "200", "--kernel-points", "10",
-         "--quiet"]  # fmt: skip
-
 if __name__ == "__main__":
-    sys.exit(cli.example_main("regimes", SMOKE))
+    sys.exit(cli.example_main("regimes"))

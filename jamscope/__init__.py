@@ -4,9 +4,9 @@
 `js.end_state`, `js.ensemble`, `js.curvature`, `js.ntk`, `js.regression`, `js.jamming`, `js.regimes`,
 `js.diffeo`, `js.stability`, `js.kernels`, `js.teacher_student`, `js.learning_curves`, `js.aging`,
 `js.fits`, `js.io` and `js.typing`; the most used names are re-exported flat (`js.FCNet`,
-`js.QuadraticHinge`, …). The experiments' modules (`jamscope.sweep`, `jamscope.aging_sweep`,
-`jamscope.diffeo_sweep`, `jamscope.kernel_sweep`, …), `jamscope.report` and `jamscope.plot` are
-imported by name: importing the library loads neither them nor matplotlib.
+`js.QuadraticHinge`, …). The experiments of the papers live in `jamscope.experiments` (one module
+each, with the `Experiment` base, the runner `run` and `reproduce`), imported by the ``jamscope``
+command and by whoever asks for them: importing the library loads neither them nor matplotlib.
 """
 
 from . import (

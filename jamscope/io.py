@@ -31,7 +31,6 @@ from .typing import typechecked
 __all__ = [
     "save_netcdf",
     "load_netcdf",
-    "load_sweep",
     "ResultStore",
     "point_key",
     "has_point",
@@ -40,6 +39,7 @@ __all__ = [
     "stored_keys",
     "run_points",
     "export_store",
+    "combine_points",
 ]
 
 ENGINE = "h5netcdf"
@@ -81,24 +81,6 @@ def load_netcdf(path: str | os.PathLike) -> xr.Dataset:
     """Read a results file written by [`save_netcdf`][jamscope.io.save_netcdf] into memory."""
     with xr.open_dataset(path, engine=ENGINE) as ds:
         return ds.load()
-
-
-@typechecked
-def load_sweep(path: str | os.PathLike, config: str) -> xr.Dataset | None:
-    """The results of a resumable sweep at `path`, or None when there is no file yet.
-
-    `config` is the sweep's configuration as stored in the file's ``config`` attribute; a file
-    written with another configuration raises ``ValueError`` instead of being mixed with this one.
-    """
-    path = Path(path)
-    if not path.exists():
-        return None
-    results = load_netcdf(path)
-    if results.attrs.get("config") != config:
-        raise ValueError(
-            f"{path} holds a sweep with another configuration; choose another output folder or delete it"
-        )
-    return results
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,6 +188,31 @@ def run_points(
 
 
 @typechecked
+def combine_points(points: list[xr.Dataset]) -> xr.Dataset:
+    """Points written by [`store_point`][jamscope.io.store_point] as one Dataset along a ``point``
+    dimension, labelled by ``key`` and ``seed`` and by each configuration field (scalars as they
+    are, other values as JSON text). Points whose arrays differ in size (e.g. spectra of networks of
+    different widths) are padded with NaN."""
+    if not points:
+        raise ValueError("`points` must hold at least one stored point")
+    if not all("point_config" in point.attrs for point in points):
+        raise ValueError("`points` must be Datasets written by store_point (with their `point_config`)")
+    parts, labels = [], []
+    for point in points:
+        config = json.loads(point.attrs["point_config"])
+        labels.append({"key": point.attrs["point_key"], "seed": int(point.attrs["point_seed"])} | {
+            name: value if isinstance(value, int | float | str | bool) else json.dumps(value)
+            for name, value in config.items()
+        })  # fmt: skip
+        # unlabelled dimensions get positions, so that points of different sizes align (NaN-padded)
+        positions = {dim: np.arange(n) for dim, n in point.sizes.items() if dim not in point.coords}
+        parts.append(point.drop_attrs().assign_coords(positions))
+    merged = xr.concat(parts, dim="point", join="outer", combine_attrs="drop")
+    coords = {name: ("point", np.asarray([label.get(name) for label in labels])) for name in labels[0]}
+    return merged.assign_coords(coords)
+
+
+@typechecked
 def export_store(
     store: ResultStore, path: str | os.PathLike | None = None, *, keys: list[str] | None = None
 ) -> xr.Dataset:
@@ -221,20 +228,7 @@ def export_store(
     missing = [k for k in keys if not (store.root / f"{k}.nc").exists()]
     if missing:
         raise ValueError(f"`keys` names {len(missing)} points the store does not hold, e.g. {missing[0]}")
-    parts, labels = [], []
-    for key in keys:
-        point = load_netcdf(store.root / f"{key}.nc")
-        config = json.loads(point.attrs["point_config"])
-        labels.append({"key": key, "seed": int(point.attrs["point_seed"])} | {
-            name: value if isinstance(value, int | float | str | bool) else json.dumps(value)
-            for name, value in config.items()
-        })  # fmt: skip
-        # unlabelled dimensions get positions, so that points of different sizes align (NaN-padded)
-        positions = {dim: np.arange(n) for dim, n in point.sizes.items() if dim not in point.coords}
-        parts.append(point.drop_attrs().assign_coords(positions))
-    merged = xr.concat(parts, dim="point", join="outer", combine_attrs="drop")
-    coords = {name: ("point", np.asarray([label.get(name) for label in labels])) for name in labels[0]}
-    merged = merged.assign_coords(coords)
+    merged = combine_points([load_netcdf(store.root / f"{key}.nc") for key in keys])
     if path is not None:
         save_netcdf(merged, path)
     return merged

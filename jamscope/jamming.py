@@ -29,7 +29,7 @@ from ._checks import check_finite, check_in_range, check_int_at_least, check_pos
 from .data import Dataset
 from .end_state import FITTED, FROZEN, JAMMED, UNDECIDED, EndCriterion
 from .fits import PowerLawFit, log_binned_density, power_law_fit
-from .losses import AbstractMarginLoss
+from .losses import AbstractMarginLoss, misclassified
 from .nets import AbstractNet, ensemble, n_params, outputs
 from .train import AbstractMethod, train
 from .typing import Array, Float, Int, PRNGKeyArray, Real, typechecked
@@ -75,7 +75,7 @@ def n_delta(loss: AbstractMarginLoss, model: AbstractNet, data: Dataset) -> Int[
 @typechecked
 def n_misclassified(model: AbstractNet, data: Dataset) -> Int[Array, ""]:
     """#{μ : y_μ F(x_μ) ≤ 0}, the training errors (000 Fig. 6c); f = 0 counts as an error."""
-    return jnp.sum(data.y * _binary_outputs(model, data) <= 0)
+    return jnp.sum(misclassified(_binary_outputs(model, data), data.y))
 
 
 @typechecked

@@ -39,6 +39,8 @@ __all__ = [
     "SoftmaxCrossEntropy",
     "mean_loss",
     "objective",
+    "misclassified",
+    "error_rate",
 ]
 
 Outputs = Float[Array, " P *K"]
@@ -335,3 +337,37 @@ def objective(
     """
     _labels_match(loss, model, y)
     return mean_loss(loss, outputs(model, x), y, model.output_scale)
+
+
+@typechecked
+def misclassified(f: Float[Array, "..."], y: Float[Array, " P"] | Int[Array, " P"]) -> Bool[Array, "..."]:
+    """The patterns a predictor gets wrong (the 0–1 loss), for outputs of one model or of a batch.
+
+    Binary ±1 labels (float): y_μ f_μ ≤ 0, with `f` of shape ``(*batch, P)`` (f = 0 counts as an
+    error, 000 Fig. 6c); class labels (integer): argmax_k f_μk ≠ y_μ, with `f` of shape
+    ``(*batch, P, K)``. The result has shape ``(*batch, P)``.
+    """
+    binary = jnp.issubdtype(y.dtype, jnp.floating)
+    axis = -1 if binary else -2
+    if f.ndim < (1 if binary else 2) or f.shape[axis] != y.shape[0] or y.shape[0] == 0:
+        expected = "(*batch, P)" if binary else "(*batch, P, K)"
+        raise ValueError(
+            f"`f` must have shape {expected} with P = {y.shape[0]} ≥ 1 as `y`, got {f.shape}"
+        )
+    check_finite("f", f)
+    if binary:
+        check_binary_labels("y", y)
+    else:
+        check_class_labels("y", y, f.shape[-1])
+    batch = f.ndim - (1 if binary else 2)
+    y = y.reshape((1,) * batch + y.shape)  # explicit broadcasting over the batch dimensions
+    if binary:
+        return y * f <= 0
+    return jnp.argmax(f, axis=-1).astype(y.dtype) != y
+
+
+@typechecked
+def error_rate(f: Float[Array, "..."], y: Float[Array, " P"] | Int[Array, " P"]) -> Float[Array, "..."]:
+    """The fraction of misclassified patterns, ε = (1/P) #{μ misclassified}
+    ([`misclassified`][jamscope.losses.misclassified]), per model of the batch: shape ``(*batch,)``."""
+    return jnp.mean(misclassified(f, y), axis=-1, dtype=f.dtype)

@@ -1,18 +1,27 @@
-"""The `jamscope` command and the examples in smoke mode."""
+"""The `jamscope` command (options generated from the configurations, presets, one-line errors), a
+SIGKILLed run resuming to the same results, and the examples."""
 
+import dataclasses
 import runpy
+import signal
 import subprocess
 import sys
+import time
+import typing
 from pathlib import Path
 
 import jax
 import pytest
+import xarray as xr
 
-from jamscope import cli, diffeo_sweep, io, regimes, sweep
+from jamscope import cli, io
+from jamscope import experiments as ex
+from jamscope.experiments import diffeo as diffeo_sweep
+from jamscope.experiments import jamming as sweep
+from jamscope.experiments import regimes
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_ARGS = ["--sizes", "20", "--depths", "1", "--p-over-n", "0.3,5", "--seeds", "2", "--steps", "4000",
-             "--lr", "0.01", "--min-steps", "500", "--n-records", "40", "--quiet"]  # fmt: skip
+TINY_ARGS = ["--smoke", "--quiet"]
 
 
 def test_jamming_writes_results_figures_and_summary(tmp_path, capsys):
@@ -48,18 +57,46 @@ def test_help_documents_every_option(capsys):
         assert flag in text
 
 
-def test_bad_options_are_rejected(capsys):
-    with pytest.raises(SystemExit):
-        cli.main(["jamming", "--depths", "0,3"])
-    assert "--depths" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        cli.main(["jamming", "--data", "mnist"])
+def test_bad_options_are_rejected_in_one_line(capsys):
+    assert cli.main(["jamming", "--depths", "0,3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("jamscope jamming: error: `depths`") and err.count("\n") == 1
+    assert cli.main(["jamming", "--data", "mnist"]) == 2
     assert "data_root" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # a value of the wrong form: argparse's usage line
+        cli.main(["jamming", "--depths", "two"])
+    assert "--depths" in capsys.readouterr().err
+    assert cli.main(["reproduce", "--only", "jammin"]) == 2
+    assert "--only" in capsys.readouterr().err
+
+
+def test_every_field_of_every_configuration_is_an_option_with_its_docstring(capsys):
+    for name in ex.EXPERIMENTS:
+        experiment = ex.experiment_named(name)
+        docs = cli.field_docs(experiment.config_type)
+        with pytest.raises(SystemExit):
+            cli.main([name, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        for field in dataclasses.fields(experiment.config_type):
+            assert field.name in docs, f"{name}: `{field.name}` has no docstring"
+            assert "--" + field.name.replace("_", "-") in text
+            assert " ".join(docs[field.name].rstrip(".").split()[:4]) in text
+        for preset in experiment.presets:
+            if preset != "quick":
+                assert f"--{preset}" in text
+            assert isinstance(experiment.presets[preset], experiment.config_type)
+        # every option parses back to the preset's own value
+        quick = experiment.presets["quick"]
+        hints = typing.get_type_hints(experiment.config_type)
+        for field in dataclasses.fields(experiment.config_type):
+            parse, _ = cli._option_parser(hints[field.name])
+            value = getattr(quick, field.name)
+            assert parse(cli._shown(value)) == value, (name, field.name)
 
 
 def test_missing_files_and_an_unwritable_out_end_in_one_line(tmp_path, capsys):
     root, out = str(tmp_path / "none"), str(tmp_path / "k")
-    assert cli.main(["kernels", "--data", "cifar10", "--data-root", root, "--out", out]) == 2
+    assert cli.main(["kernels", "--data", "cifar10", "--data-root", root, "--out", out, "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("jamscope kernels: error: missing data_batch_1") and err.count("\n") == 1
     (tmp_path / "file").write_text("")
@@ -74,9 +111,8 @@ def test_regimes_options_and_presets(capsys):
     assert cli.config_from(cli.parser().parse_args(["regimes"])) == regimes.QUICK
     paper = cli.config_from(cli.parser().parse_args(["regimes", "--paper", "--seeds", "3"]))
     assert paper.seeds == 3 and paper.n_train == regimes.PAPER.n_train
-    with pytest.raises(SystemExit):
-        cli.main(["regimes", "--scaled-scales", "0,1"])
-    assert "--scaled-scales" in capsys.readouterr().err
+    assert cli.main(["regimes", "--scaled-scales", "0,1"]) == 2
+    assert "scaled_scales" in capsys.readouterr().err
 
 
 EXAMPLE_COMMANDS = ("aging", "diffeo", "jamming", "kernels", "regimes")  # examples/<command>.py
@@ -88,29 +124,60 @@ def test_every_example_is_tested():
 
 
 @pytest.mark.parametrize("command", EXAMPLE_COMMANDS)
-def test_examples_reach_their_experiment_with_the_smoke_options(command, tmp_path, monkeypatch):
-    """Each examples/<command>.py is ``jamscope <command>`` with its SMOKE options. The experiment itself
-    is run by the in-process tests of its module (test_sweep, test_regimes, …, with configurations of the
-    same size), so here the report is replaced by a recorder: the script, its options and their validation
-    are exercised without running the same sweep a second time."""
-    from jamscope import report
-
+def test_examples_reach_their_experiment_with_the_smoke_preset(command, tmp_path, monkeypatch):
+    """Each examples/<command>.py is ``jamscope <command>``. The experiment itself is run by the
+    in-process tests of its module (test_experiment_<command>, with configurations of the same size),
+    so here the runner is replaced by a recorder: the script, its options and their validation are
+    exercised without running the same sweep a second time."""
     called = {}
 
-    def record(config, out, *, progress=True, **sharding):
-        called.update(config=config, out=out, progress=progress, **sharding)
-        return "recorded"
+    def record(config, out, *, mesh=None, progress=True):
+        called.update(config=config, out=out, progress=progress, mesh=mesh)
+        raise SystemExit(0)
 
-    monkeypatch.setattr(report, f"{command}_report", record)
-    monkeypatch.setattr(sys, "argv", [f"{command}.py", "--smoke", "--out", str(tmp_path)])
+    monkeypatch.setattr(ex, "run", record)
+    monkeypatch.setattr(sys, "argv", [f"{command}.py", "--smoke", "--quiet", "--out", str(tmp_path)])
     with pytest.raises(SystemExit) as exit_code:
         runpy.run_path(str(ROOT / "examples" / f"{command}.py"), run_name="__main__")
     assert exit_code.value.code == 0
-    quick = cli.config_from(cli.parser().parse_args([command]))
+    experiment = ex.experiment_named(command)
     assert called["out"] == tmp_path and not called["progress"]
-    assert type(called["config"]) is type(quick) and called["config"] != quick
-    if command != "kernels":  # by default the seed ensembles are split over every device (4 here)
+    assert called["config"] == experiment.presets["smoke"]
+    if experiment.trains_networks:  # by default the seed ensembles are split over every device (4 here)
         assert called["mesh"].size == jax.device_count() == 4
+
+
+def _smoke(command: str, out: Path) -> list[str]:
+    return [sys.executable, "-m", "jamscope.cli", command, "--smoke", "--quiet", "--out", str(out)]
+
+
+def _kill_after_the_first_point(command: str, out: Path) -> int:
+    """Run ``jamscope <command> --smoke`` in a subprocess and SIGKILL it as soon as its first point is
+    stored; return how many points were stored."""
+    process = subprocess.Popen(_smoke(command, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store, deadline = out / command, time.monotonic() + 300
+    while process.poll() is None and time.monotonic() < deadline:
+        if store.exists() and list(store.glob("[!.]*.nc")):
+            process.send_signal(signal.SIGKILL)
+        time.sleep(0.05)
+    assert process.wait() == -signal.SIGKILL, "the run ended before it was killed"
+    return len(list(store.glob("[!.]*.nc")))
+
+
+@pytest.mark.parametrize("command", ["regimes", "kernels"])
+def test_a_sigkilled_run_resumes_to_the_uninterrupted_results(command, tmp_path):
+    """The store keeps every finished point: a run killed (SIGKILL) after its first point and run
+    again ends with the same results file as a run never interrupted (up to the wall-clock time that
+    regimes records per point: a measurement of the machine, different in any two runs)."""
+    experiment = ex.experiment_named(command)
+    stored = _kill_after_the_first_point(command, tmp_path / "killed")
+    assert 1 <= stored < len(experiment.points(experiment.presets["smoke"]))
+    for out in ("killed", "whole"):
+        run = subprocess.run(_smoke(command, tmp_path / out), capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-2000:]
+    resumed, whole = (xr.load_dataset(tmp_path / out / f"{command}.nc") for out in ("killed", "whole"))
+    timing = [name for name in ("wall_time",) if name in whole.variables]
+    xr.testing.assert_identical(resumed.drop_vars(timing), whole.drop_vars(timing))
 
 
 def test_hessian_example_runs_in_smoke_mode(tmp_path):
@@ -140,7 +207,6 @@ def test_bad_diffeo_options_are_rejected(capsys):
     with pytest.raises(SystemExit):
         cli.main(["diffeo", "--architectures", "resnet"])
     assert "architectures" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        cli.main(["diffeo", "--field-cutoffs", "1.2"])
+    assert cli.main(["diffeo", "--field-cutoffs", "1.2"]) == 2
     assert "field_cutoffs" in capsys.readouterr().err
     assert jax.config.jax_enable_x64  # rejected options leave the process's precision alone

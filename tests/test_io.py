@@ -26,15 +26,6 @@ def test_round_trip_and_atomic_replace(tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == ["results.nc"]
 
 
-def test_load_sweep_returns_matching_results_only(tmp_path):
-    path = tmp_path / "sweep.nc"
-    assert io.load_sweep(path, "{}") is None
-    io.save_netcdf(sample().assign_attrs(config='{"seeds": 2}'), path)
-    assert io.load_sweep(path, '{"seeds": 2}').attrs["config"] == '{"seeds": 2}'
-    with pytest.raises(ValueError, match="another configuration"):
-        io.load_sweep(path, '{"seeds": 3}')
-
-
 def point_result(config, seed):
     return xr.Dataset({"value": ("i", np.arange(3.0) * config["width"] + seed)})
 

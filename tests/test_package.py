@@ -9,7 +9,10 @@ LIBRARY = (
     "learning_curves", "losses", "nets", "ntk", "regimes", "regression", "stability", "teacher_student",
     "train", "typing",
 )  # fmt: skip
-EXPERIMENTS = ("sweep", "aging_sweep", "diffeo_sweep", "kernel_sweep", "report", "plot", "cli")
+EXPERIMENTS = (
+    "experiments", "experiments.jamming", "experiments.regimes", "experiments.diffeo", "experiments.kernels",
+    "experiments.aging", "cli",
+)  # fmt: skip
 
 
 def test_import_exposes_the_library_and_loads_no_experiment_nor_matplotlib():

@@ -3,15 +3,12 @@
 import math
 
 import jax
-import matplotlib
 import numpy as np
 import pytest
 import xarray as xr
 
-matplotlib.use("Agg")
-
-from jamscope import diffeo_sweep, plot  # noqa: E402
-from jamscope.report import summarize_diffeo  # noqa: E402
+from jamscope.experiments import diffeo as diffeo_sweep
+from jamscope.experiments import run
 
 TINY = diffeo_sweep.DiffeoConfig(
     image_size=8, n_train=(20, 40), n_test=30, n_probes=20, architectures=("fc",), fc_width=8, fc_depth=2,
@@ -39,8 +36,9 @@ def test_config_is_validated(changes, message):
 
 
 def test_tiny_sweep_runs_and_resumes(tmp_path, monkeypatch):
-    path = tmp_path / "diffeo.nc"
-    results = diffeo_sweep.run_diffeo(TINY, path, progress=False)
+    both = run(TINY, tmp_path, progress=False)
+    results = both["diffeo"]
+    assert both["diffeo_fields"].attrs["n"] == 8 and both["diffeo_fields"]["delta"].shape == (1, 3)
     assert results.sizes == {"point": 3, "state": 2, "seed": 2}
     assert list(results["kind"].values) == ["image", "image", "stripe"]
     for name in ("d_f", "g_f", "r_f", "test_error"):
@@ -50,8 +48,10 @@ def test_tiny_sweep_runs_and_resumes(tmp_path, monkeypatch):
     # resuming recomputes nothing
     monkeypatch.setattr(diffeo_sweep, "_image_point", lambda *a, **k: pytest.fail("recomputed"))
     monkeypatch.setattr(diffeo_sweep, "_stripe_point", lambda *a, **k: pytest.fail("recomputed"))
-    again = diffeo_sweep.run_diffeo(TINY, path, progress=False)
-    xr.testing.assert_identical(again, results)
+    monkeypatch.setattr(diffeo_sweep, "field_statistics", lambda *a, **k: pytest.fail("recomputed"))
+    again = run(TINY, tmp_path, progress=False)
+    xr.testing.assert_identical(again["diffeo"], results)
+    xr.testing.assert_identical(again["diffeo_fields"], both["diffeo_fields"])
 
 
 def test_field_statistics_and_deformation_grid():
@@ -66,8 +66,8 @@ def test_field_statistics_and_deformation_grid():
     grid = diffeo_sweep.deformation_grid(TINY, image, key, n_temperatures=7)
     assert grid["images"].shape == (1, 7, 8, 8) and grid["admissible"].shape == (1, 7)
     assert grid["admissible"].any() and not grid["admissible"].all()
-    assert plot.deformation_grid_figure(**grid) is not None
-    assert plot.field_statistics_figure(fields) is not None
+    assert diffeo_sweep.deformation_grid_figure(**grid) is not None
+    assert diffeo_sweep.field_statistics_figure(fields) is not None
 
 
 def planted_results() -> xr.Dataset:
@@ -91,6 +91,7 @@ def test_summary_log_averages_over_seeds_and_slopes():
     assert diffeo_sweep.stability_slope(summary, "image", "fc").exponent == pytest.approx(-0.5)
     assert diffeo_sweep.stability_slope(summary, "stripe", "fc").exponent == pytest.approx(-1.0)
     fields = diffeo_sweep.field_statistics(TINY, 8, jax.random.PRNGKey(1)).assign_attrs(n=8)
-    text = summarize_diffeo(summary, fields)
+    text = diffeo_sweep.summarize_diffeo(summary, fields)
     assert "R_f ∝ P^(-0.50" in text and "R_f ∝ P^(-1.00" in text and "bijective at T_max" in text
-    assert plot.stability_figure(summary) is not None and plot.stripe_figure(summary) is not None
+    assert diffeo_sweep.stability_figure(summary) is not None
+    assert diffeo_sweep.stripe_figure(summary) is not None

@@ -1,15 +1,15 @@
 """The kernel learning-curve experiment: validation, a tiny resumable run, the summaries and figures."""
 
+import json
+
 import jax
-import matplotlib
 import numpy as np
 import pytest
 import xarray as xr
 
-matplotlib.use("Agg")
-
-from jamscope import cli, io, kernel_sweep, plot  # noqa: E402
-from jamscope.report import summarize_kernels  # noqa: E402
+from jamscope import cli
+from jamscope.experiments import kernels as kernel_sweep
+from jamscope.experiments import run
 
 TINY = kernel_sweep.KernelsConfig(
     dims=(1, 2), ns=(32, 64, 128), n_test=40, repeats=2, fit_low=32, data_ns=(32, 64, 128), data_n_test=80,
@@ -29,8 +29,7 @@ def test_config_is_validated(changes, message):
 
 
 def test_tiny_run_resumes_summarizes_and_draws(tmp_path, monkeypatch):
-    path = tmp_path / "kernels.nc"
-    results = kernel_sweep.run_kernels(TINY, path, progress=False)
+    results = run(TINY, tmp_path, progress=False)["kernels"]
     for name in ("teacher_student", "data_error", "kpca_tail", "sphere_delta_min", "data_delta_min"):
         assert np.all(np.isfinite(results[name].values)) and np.all(results[name].values >= 0), name
     assert results["teacher_student"].shape == (2, 2, 2, 3) and results.sizes["rank"] == 200
@@ -39,27 +38,42 @@ def test_tiny_run_resumes_summarizes_and_draws(tmp_path, monkeypatch):
     assert results.attrs["data_sigma"] > 0
     # resuming recomputes nothing and returns the same results
     monkeypatch.setattr(kernel_sweep, "_compute", lambda *a, **k: pytest.fail("recomputed"))
-    xr.testing.assert_identical(kernel_sweep.run_kernels(TINY, path, progress=False), results)
+    xr.testing.assert_identical(run(TINY, tmp_path, progress=False)["kernels"], results)
     betas = kernel_sweep.beta_table(results, TINY)
     assert float(betas["predicted"].sel(teacher="laplace", d=2)) == pytest.approx(0.5)
     assert 0.2 < float(betas["beta"].sel(teacher="laplace", d=2)) < 0.8
-    text = summarize_kernels(results, TINY)
+    text = kernel_sweep.summarize_kernels(results, TINY)
     assert "predicted 0.500" in text and "kernel PCA tail" in text and "effective dimension" in text
     fits = kernel_sweep.teacher_student_fits(results, TINY)
     kpca = {k: kernel_sweep.kpca_beta(results, k) for k in TINY.data_kernels}
     d_eff = kernel_sweep.effective_dimensions(results)
     figures = (
-        plot.teacher_student_figure(results, betas, fits),
-        plot.data_curves_figure(results, kernel_sweep.data_betas(results, TINY), kpca, "digits"),
-        plot.effective_dimension_figure(results, d_eff, "digits"),
+        kernel_sweep.teacher_student_figure(results, betas, fits),
+        kernel_sweep.data_curves_figure(results, kernel_sweep.data_betas(results, TINY), kpca, "digits"),
+        kernel_sweep.effective_dimension_figure(results, d_eff, "digits"),
     )
     assert all(fig.axes for fig in figures)
 
 
-def test_a_sweep_with_another_configuration_is_not_mixed_in(tmp_path):
-    path = io.save_netcdf(xr.Dataset(attrs={"config": "{}"}), tmp_path / "kernels.nc")
-    with pytest.raises(ValueError, match="another configuration"):
-        kernel_sweep.run_kernels(TINY, path, progress=False)
+def test_reproduce_writes_the_table_of_every_target(tmp_path, capsys):
+    """`jamscope reproduce --smoke --only kernels`: one row per target, the same in Markdown and JSON,
+    each with the paper's value, the size used and a verdict."""
+    assert cli.main(["reproduce", "--smoke", "--only", "kernels", "--out", str(tmp_path), "--quiet"]) == 0
+    table = json.loads((tmp_path / "reproduction.json").read_text())
+    rows = table["targets"]
+    smoke = kernel_sweep.SMOKE
+    # β per (teacher, d), d_eff per sphere, and the three real-data numbers
+    assert len(rows) == len(smoke.teachers) * len(smoke.dims) + len(smoke.sphere_dims) + 3
+    assert table["preset"] == "smoke" and {r["experiment"] for r in rows} == {"kernels"}
+    assert {r["verdict"] for r in rows} <= {"agrees", "consistent", "differs", "not measured"}
+    beta = next(r for r in rows if r["quantity"].startswith("β, laplace teacher"))
+    assert float(beta["paper"]) == pytest.approx(1.0) and beta["measured"] is not None  # Theorem 1, d = 1
+    markdown = (tmp_path / "reproduction.md").read_text()
+    assert markdown.count("\n| kernels |") == len(rows) and "| quantity | source | paper |" in markdown
+    # the digits stand-in has no paper value: said, not compared
+    stand_in = [r for r in rows if "no paper value" in r["size"]]
+    assert len(stand_in) == 3 and {r["verdict"] for r in stand_in} == {"not measured"}
+    assert "reproduction.md" in capsys.readouterr().out
 
 
 def test_kernels_options_and_presets(capsys):

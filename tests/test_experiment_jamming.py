@@ -1,4 +1,4 @@
-"""The jamming sweep: its plan, the paper's protocol, resuming through the store with certificates
+"""The jamming experiment: its plan, the paper's protocol, resuming through the store with certificates
 intact, and the analysis of end states into P/N* brackets, their training-time trend and the
 near-jamming runs."""
 
@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from jamscope import io, nets, report, sweep
+from jamscope import curvature, data, io, losses, nets
 from jamscope.end_state import FITTED, JAMMED, UNDECIDED
+from jamscope.experiments import jamming as sweep
+from jamscope.experiments import run
 
 TINY = sweep.SweepConfig(
     sizes=(20,), depths=(1,), p_over_n=(0.3, 5.0), seeds=2, steps=4000, lr=1e-2, min_steps=500, n_records=40,
@@ -75,7 +77,7 @@ def test_the_default_protocol_is_the_papers():
 
 
 def test_sweep_records_certified_runs_and_resumes_with_certificates_intact(tmp_path, monkeypatch):
-    full = sweep.run_sweep(TINY, tmp_path, progress=False)
+    full = run(TINY, tmp_path, progress=False)["jamming"]
     assert full.sizes["point"] == len(sweep.plan(TINY)) == 2 and full.sizes["member"] == 2
     # P/N = 0.3 fits; P/N = 5 is far above capacity and jams within the budget
     by_ratio = {round(float(r), 1): full["outcome"].values[i] for i, r in enumerate(full["p_over_n"].values)}
@@ -112,15 +114,15 @@ def test_sweep_records_certified_runs_and_resumes_with_certificates_intact(tmp_p
     calls = []
     original = sweep._run_point
     monkeypatch.setattr(sweep, "_run_point", lambda *a: calls.append(a[1:4]) or original(*a))
-    resumed = sweep.run_sweep(TINY, tmp_path, progress=False)
+    resumed = run(TINY, tmp_path, progress=False)["jamming"]
     assert len(calls) == 1  # only the missing point was trained
     xr.testing.assert_identical(resumed, full)
     calls.clear()
-    sweep.run_sweep(TINY, tmp_path, progress=False)
+    run(TINY, tmp_path, progress=False)
     assert calls == []  # nothing left to do
     # growing the grid reuses the finished points (their key holds the protocol, not the grid)
     grown = dataclasses.replace(TINY, p_over_n=(0.3, 2.0, 5.0))
-    sweep.run_sweep(grown, tmp_path, progress=False)
+    run(grown, tmp_path, progress=False)
     assert len(calls) == 1
 
 
@@ -201,14 +203,66 @@ def test_the_report_states_the_newton_test_and_one_sided_bounds():
         ("newton_certified", [[1.0, 0.0, nan]]), ("newton_curvature", [[-1e-12, -1e-7, nan]]),
         ("newton_loss", [[0.01, 0.02, nan]]), ("newton_force_balance", [[1e-10, 1e-4, nan]]),
         ("newton_growth", [[1.0, 30.0, nan]])]})  # fmt: skip
-    first, second = report._newton_lines(runs)
+    first, second = sweep._newton_lines(runs)
     assert "of the 2 runs" in first and "1 certified" in first and "≥ -1.0e-12 (H ⪰ 0)" in first
     assert "×1 to ×1" in first and "saturated" not in first
     grown = runs.assign(newton_growth=(("point", "member"), np.array([[132.0, 30.0, nan]])))
-    assert "×132 to ×132 (grown: certified as its units saturated" in report._newton_lines(grown)[0]
+    assert "×132 to ×132 (grown: certified as its units saturated" in sweep._newton_lines(grown)[0]
     assert "not certified: 1" in second and "×30 to ×30" in second and "-1.0e-07" in second
-    assert report._newton_lines(runs.drop_vars("newton_certified")) == []
+    assert sweep._newton_lines(runs.drop_vars("newton_certified")) == []
     points = sweep.jamming_points(_synthetic_results())  # depth 3: P/N = 2 fitted, 3 undecided
-    assert report._one_sided(points.isel(group=1)) == " (P/N* ≥ 2.00: fitted there)"
+    assert sweep._one_sided(points.isel(group=1)) == " (P/N* ≥ 2.00: fitted there)"
     both = " (P/N* ≥ 2.50: fitted there, P/N* < 3.50: jammed there)"
-    assert report._one_sided(points.isel(group=0)) == both
+    assert sweep._one_sided(points.isel(group=0)) == both
+
+
+def test_hessian_spectra_figure_has_the_four_panels_of_fig7():
+    key = jax.random.PRNGKey(0)
+    ds = data.random_sphere(key, 40, 4)
+    model = nets.FCNet(jax.random.fold_in(key, 1), 4, 6, 2, "relu")
+    loss = losses.QuadraticHinge()
+    parts = curvature.decompose(loss, model, ds)
+    eig = [np.asarray(curvature.spectrum(m)) for m in (parts.h, parts.h0, parts.hp)]
+    n_delta = int(np.sum(loss.unsatisfied(nets.outputs(model, ds.x), ds.y)))
+    fig = sweep.hessian_spectra_figure(*eig, 0.3, zero_rtol=1e-9)
+    axes = fig.get_axes()
+    assert [ax.get_title()[:3] for ax in axes] == ["(a)", "(b)", "(c)", "(d)"]
+    assert all(ax.get_xscale() == "log" and ax.get_lines() for ax in axes)
+    # the H0 panel reports the zero-mode peak: weight 1 − rank(H0)/N with rank(H0) = min(N_Δ, N)
+    n = eig[1].size
+    (label,) = axes[2].texts
+    assert label.get_text() == f"zero modes: {1 - min(n_delta, n) / n:.2f} N"
+    with pytest.raises(ValueError, match="`loss` must be > 0"):
+        sweep.hessian_spectra_figure(*eig, 0.0)
+
+
+def test_jamming_figures_from_synthetic_results():
+    """Fig. 6, Fig. 5c with P/N* against N, and Fig. 8 panels from a hand-made sweep result."""
+    import xarray as xr
+
+    from jamscope import jamming
+
+    ratio = np.array([2.0, 2.5, 3.0, 3.5, 2.0, 2.5, 3.0, 3.5])
+    outcome = np.array([[1, 1], [1, 0], [2, 2], [2, 2], [1, 1], [1, 1], [0, 2], [2, 2]])
+    n_delta = np.where(outcome == 1, 0.0, 70.0)
+    n = np.array([100] * 4 + [200] * 4)
+    results = xr.Dataset(
+        {name: (("point", "member"), value) for name, value in [
+            ("outcome", outcome.astype(float)), ("decided_step", np.full(outcome.shape, 1e3)),
+            ("n_delta", n_delta), ("loss", n_delta / 1e4), ("misclassified", n_delta / 3)]},
+        coords={"depth": ("point", [2] * 8), "width": ("point", [7] * 4 + [10] * 4),
+                "n_weights": ("point", n), "p_over_n": ("point", ratio), "time": [0, 1e3]},
+    )  # fmt: skip
+    fig = sweep.jamming_transition_figure(results)
+    assert [ax.get_title()[:3] for ax in fig.get_axes()] == ["(a)", "(b)", "(c)"]
+    assert len(fig.get_axes()[1].get_lines()) == 1  # the certified jammed runs of the one depth
+    points = sweep.jamming_points(results)
+    fig = sweep.jamming_point_figure(points, sweep.jamming_times(results))
+    a, b = fig.get_axes()
+    assert len(a.containers) == 1 and len(b.containers) == 1  # one errorbar per depth in each panel
+    rng = np.random.default_rng(0)
+    gaps = np.concatenate([rng.random((3, 200)) * 0.1, -rng.random((3, 300))], axis=1)
+    dist = jamming.overlap_distributions(gaps, np.array([1e-3, 2e-3, 3e-3]), n_bootstrap=10)
+    fig = sweep.overlap_figure(dist)
+    labels = [t.get_text() for ax in fig.get_axes() for t in ax.get_legend().get_texts()]
+    assert any(r"\theta" in label for label in labels) and any(r"\gamma" in label for label in labels)

@@ -1,19 +1,15 @@
 """The aging experiment (003): configuration, a tiny resumable run with its summary and figures, the CLI."""
 
-import dataclasses
-import runpy
-from pathlib import Path
-
 import jax
 import numpy as np
 import pytest
 
-from jamscope import aging_sweep, cli, io, report
+from jamscope import cli, io
+from jamscope.experiments import aging as aging_sweep
+from jamscope.experiments import run
 
-ROOT = Path(__file__).resolve().parents[1]
-SMOKE = runpy.run_path(str(ROOT / "examples" / "aging.py"))["SMOKE"]
-TINY = cli.config_from(cli.parser().parse_args(["aging", *SMOKE]))
-"""The example's smoke configuration: the tiny run below is also the example's end-to-end check."""
+TINY = aging_sweep.SMOKE
+"""The smoke preset: the tiny run below is also the `--smoke` end-to-end check."""
 
 
 @pytest.mark.parametrize(
@@ -50,10 +46,10 @@ def test_presets_follow_the_paper():
 
 def test_tiny_run_resumes_summarizes_and_draws(tmp_path, monkeypatch):
     assert TINY.data == ("synthetic",) and TINY.depths == (1, 2) and TINY.runs == 2
-    text = report.aging_report(TINY, tmp_path, progress=False)
+    text, _ = aging_sweep.EXPERIMENT.report(TINY, run(TINY, tmp_path, progress=False), tmp_path)
     synthetic = io.load_netcdf(tmp_path / "aging_synthetic.nc")
     assert synthetic["width"].values.tolist() == [10, 5] and synthetic["n_params"].values.tolist() == [74, 69]
-    assert synthetic["msd"].shape[:2] == (2, 2) and np.all(synthetic["done"].values == 1)
+    assert synthetic["msd"].shape[:2] == (2, 2)
     assert np.all(synthetic["msd"].values[..., 0] == 0.0)
     assert np.all(np.isfinite(synthetic["gradient_norm"].values))
     hessian = synthetic["hessian"].sel(depth=2).values  # P = 69 < 74 modes: the rest is NaN padding
@@ -66,13 +62,11 @@ def test_tiny_run_resumes_summarizes_and_draws(tmp_path, monkeypatch):
         raise AssertionError("a finished depth was trained again")
 
     monkeypatch.setattr(aging_sweep, "_train_depth", fail)
-    again = aging_sweep.run_aging(TINY, tmp_path, progress=False)
-    assert again["synthetic"]["msd"].equals(synthetic["msd"])
-    assert report.summarize_aging(again).count("μ") >= 3
-    fits = aging_sweep.aging_fits(again["synthetic"])
+    again = run(TINY, tmp_path, progress=False)
+    assert again["aging_synthetic"].identical(synthetic)
+    assert aging_sweep.EXPERIMENT.report(TINY, again, tmp_path)[0].count("μ") >= 3
+    fits = aging_sweep.aging_fits(again["aging_synthetic"])
     assert set(fits) == {1, 2}
-    with pytest.raises(ValueError, match="another configuration"):
-        aging_sweep.run_aging(dataclasses.replace(TINY, runs=3), tmp_path, progress=False)
 
 
 def test_digits_are_the_mnist_stand_in():

@@ -1,17 +1,17 @@
-"""The regimes sweep: plan, a tiny resumable run, and the analyses on planted (synthetic) results."""
+"""The regimes experiment: plan, a tiny resumable run, the observables of `jamscope.regimes` and the
+analyses on planted (synthetic) results."""
 
 import math
 
+import equinox as eqx
 import jax
-import matplotlib
 import numpy as np
 import pytest
 import xarray as xr
 
-matplotlib.use("Agg")
-
-from jamscope import plot, regimes  # noqa: E402
-from jamscope.report import summarize_regimes  # noqa: E402
+from jamscope import nets
+from jamscope import regimes as observables
+from jamscope.experiments import regimes, run
 
 TINY = regimes.RegimesConfig(
     n_train=40, n_test=30, widths=(4,), scaled_scales=(0.1, 10.0), fluctuation_widths=(2,),
@@ -47,8 +47,7 @@ def test_config_is_validated():
 
 
 def test_tiny_sweep_runs_and_resumes(tmp_path, monkeypatch):
-    path = tmp_path / "regimes.nc"
-    results = regimes.run_regimes(TINY, path, progress=False)
+    results = run(TINY, tmp_path, progress=False)["regimes"]
     assert results.sizes["point"] == len(regimes.plan(TINY)) and results.sizes["seed"] == 2
     assert results["outputs"].shape == (results.sizes["point"], 2, 30)
     network = results["kind"].values == "network"
@@ -62,14 +61,13 @@ def test_tiny_sweep_runs_and_resumes(tmp_path, monkeypatch):
         raise AssertionError("a finished point was trained again")
 
     monkeypatch.setattr(regimes, "_run_point", fail)
-    again = regimes.run_regimes(TINY, path, progress=False)
+    again = run(TINY, tmp_path, progress=False)["regimes"]
     xr.testing.assert_identical(again, results)
-    with pytest.raises(ValueError, match="another configuration"):
-        regimes.run_regimes(regimes.RegimesConfig(seeds=3), path, progress=False)
+    xr.testing.assert_identical(xr.load_dataset(tmp_path / "regimes.nc"), results)
 
 
 def planted_results(config, kernel_change, outputs, fitted=None):
-    """A results Dataset of run_regimes' layout with planted kernel changes and outputs."""
+    """A results Dataset of the experiment's layout with planted kernel changes and outputs."""
     points = regimes.plan(config)
     n_points, k = len(points), config.seeds
     kinds, widths, alphas = zip(*points, strict=True)
@@ -104,7 +102,7 @@ def test_ensemble_of_identical_members_has_no_fluctuation():
     config = regimes.RegimesConfig(widths=(4,), scaled_scales=(1.0,), fluctuation_widths=(4,), seeds=3)
     y_like = np.where(np.arange(6) % 2 == 0, 0.5, -2.0)
     results = planted_results(config, lambda s: 1.0, lambda h, n: np.tile(y_like, (3, 1)))
-    stats = regimes.ensemble_statistics(results)
+    stats = observables.ensemble_statistics(results)
     np.testing.assert_allclose(stats["variance"], 0.0)
     np.testing.assert_allclose(stats["ensemble_error"], stats["test_error"])
     np.testing.assert_allclose(stats["output_norm"], np.sqrt(np.mean(y_like**2)))
@@ -114,7 +112,7 @@ def test_variance_is_the_unbiased_spread_over_members():
     config = regimes.RegimesConfig(widths=(4,), scaled_scales=(1.0,), fluctuation_widths=(4,), seeds=2)
     members = np.array([[1.0, 3.0], [-1.0, 1.0]])  # member means per test point: 0 and 2
     results = planted_results(config, lambda s: 1.0, lambda h, n: members)
-    stats = regimes.ensemble_statistics(results)
+    stats = observables.ensemble_statistics(results)
     # ⟨(F − F̄)²⟩ = 1 over points and members, times K/(K − 1) = 2
     np.testing.assert_allclose(stats["variance"], 2.0)
     # y = (+1, −1): member 0 errs on x₁, member 1 on both; F̄ = (0, 2) errs on both (F y ≤ 0 is an error)
@@ -127,13 +125,13 @@ def test_crossover_and_lazy_slope_of_a_planted_kernel_change():
     config = regimes.RegimesConfig(widths=(4, 16, 64), scaled_scales=(0.1, 1.0, 3.0, 30.0, 100.0, 1000.0),
                                    fluctuation_widths=(4,), seeds=2)  # fmt: skip
     results = planted_results(config, lambda s: 10.0 / s, lambda h, n: np.ones((2, 4)))
-    stats = regimes.ensemble_statistics(results)
+    stats = observables.ensemble_statistics(results)
     cross = regimes.crossover(stats, config)
     np.testing.assert_allclose(cross.scaled_alpha_star, 10.0, rtol=1e-12)
     np.testing.assert_allclose(cross.alpha_star, 10.0 / np.sqrt([4, 16, 64]), rtol=1e-12)
     slope = regimes.kernel_change_slope(stats, config)
     assert abs(slope.exponent + 1.0) < 1e-12 and slope.n_used == 9
-    text = summarize_regimes(results, config)
+    text = regimes.summarize_regimes(results, config)
     assert "α*√h = 10" in text and "α* ∝ h^-0.50" in text and "slope -1.00" in text
 
 
@@ -149,13 +147,13 @@ def test_fluctuation_fits_recover_planted_laws():
         return np.stack([1.0 + spread * signs, 1.0 - spread * signs])
 
     results = planted_results(config, lambda s: 1.0, outputs, fitted=lambda n: np.full(2, float(n >= 100)))
-    stats = regimes.ensemble_statistics(results)
+    stats = observables.ensemble_statistics(results)
     fits = regimes.fluctuation_fits(stats, config)
     n_sweep = np.sort([2 * h * h + 10 * h for h in widths])
     assert fits.n_star == n_sweep[n_sweep >= 100][0]
     assert abs(fits.fluctuation.exponent + 0.25) < 1e-10 and abs(fits.fluctuation.prefactor - 3.0) < 1e-8
     assert fits.fluctuation.low == 2.0 * fits.n_star
-    fig = plot.fluctuations_figure(stats, config, fits)
+    fig = regimes.fluctuations_figure(stats, config, fits)
     assert [ax.get_title()[:3] for ax in fig.get_axes()] == ["(a)", "(b)", "(c)"]
 
 
@@ -166,7 +164,7 @@ def test_regimes_figure_from_planted_results():
     results = planted_results(
         config, lambda s: 10.0 / s, lambda h, n: np.ones((2, 4)) * np.array([1, -1, 1, 1])
     )
-    fig = plot.regimes_figure(regimes.ensemble_statistics(results), config)
+    fig = regimes.regimes_figure(observables.ensemble_statistics(results), config)
     axes = fig.get_axes()
     assert [ax.get_title()[:3] for ax in axes[:4]] == ["(a)", "(b)", "(c)", "(d)"]
     assert axes[1].get_yscale() == "log" and len(axes[1].get_lines()) >= 3
@@ -178,3 +176,12 @@ def test_load_data_gives_binary_train_and_test_sets():
         ds = regimes.load_data(config, jax.random.PRNGKey(0))
         assert ds.binary and ds.x.shape[0] == 20 and ds.x_test.shape[0] == 10
         assert ds.x.shape[1] == (10 if name == "digits" else 3)
+
+
+def test_relative_weight_change_is_the_relative_distance_of_the_parameters():
+    a = nets.FCNet(jax.random.PRNGKey(0), 3, 4, 1)
+    b = jax.tree_util.tree_map(lambda w: 2.0 * w if eqx.is_inexact_array(w) else w, a)
+    np.testing.assert_allclose(observables.relative_weight_change(b, a), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(observables.relative_weight_change(a, a), 0.0)
+    with pytest.raises(ValueError, match="same parameters"):
+        observables.relative_weight_change(nets.FCNet(jax.random.PRNGKey(0), 3, 5, 1), a)
