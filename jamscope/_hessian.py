@@ -31,7 +31,6 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.flatten_util import ravel_pytree
 
 from . import _fc_hessian as fc_hessian
 from ._checks import (
@@ -44,9 +43,10 @@ from ._checks import (
     check_trailing_shape,
     is_concrete,
 )
+from ._flat import batched, chunked, flat_model
 from .data import Dataset
 from .losses import AbstractLoss
-from .nets import AbstractNet, n_params, partition
+from .nets import AbstractNet, n_params
 from .typing import Array, Float, Int, MatVec, typechecked
 
 __all__ = [
@@ -93,24 +93,9 @@ def _check_chunk(name: str, value: int) -> None:
     check_int_at_least(name, value, 1)
 
 
-def _flat(model: AbstractNet):
-    """θ (flat trainable parameters) and F(θ, x_one) for one input."""
-    params, static = partition(model)
-    theta, unravel = ravel_pytree(params)
-
-    def apply(th, xi):
-        return eqx.combine(unravel(th), static)(xi)
-
-    return theta, apply
-
-
-def _batched(apply, theta, x):
-    return jax.vmap(lambda xi: apply(theta, xi))(x)
-
-
 def _derivatives(loss: AbstractLoss, model: AbstractNet, apply, theta, x, y):
     """Outputs F_μ, the frozen ℓ′_μ and ℓ″_μ, and the scale 1/(α²P) of the objective."""
-    f = _batched(apply, theta, x)
+    f = batched(apply, theta, x)
     scale = 1.0 / (model.output_scale**2 * x.shape[0])
     first = jax.lax.stop_gradient(loss.first_derivative(f, y))
     second = jax.lax.stop_gradient(loss.second_derivative(f, y))
@@ -119,7 +104,7 @@ def _derivatives(loss: AbstractLoss, model: AbstractNet, apply, theta, x, y):
 
 def _weighted_outputs(apply, theta, x, c):
     """θ ↦ Σ_μ c_μ · F(x_μ; θ), the scalar whose Hessian is Hp (c frozen)."""
-    out = _batched(apply, theta, x)
+    out = batched(apply, theta, x)
     return jnp.sum(c * out)
 
 
@@ -130,34 +115,13 @@ def _output_space_product(second, u):
     return jnp.einsum("pkl,pl->pk", second, u, precision=_HIGHEST)
 
 
-def _pad_rows(a: Array, total: int) -> Array:
-    """Pad the leading axis to `total` rows by repeating row 0 (the padded rows get zero weight)."""
-    extra = total - a.shape[0]
-    if extra == 0:
-        return a
-    return jnp.concatenate([a, jnp.broadcast_to(a[:1], (extra,) + a.shape[1:])], axis=0)
-
-
-def _chunked(arrays, chunk: int):
-    """Split the leading axis of every array into (n_chunks, chunk, …), padding the last chunk
-    with copies of row 0, and a mask ``(n_chunks, chunk)`` that is 1 on real rows, 0 on padding."""
-    p = arrays[0].shape[0]
-    n_chunks = -(-p // chunk)
-    out = []
-    for a in arrays:
-        a = _pad_rows(a, n_chunks * chunk)
-        out.append(a.reshape((n_chunks, chunk) + a.shape[1:]))
-    mask = (jnp.arange(n_chunks * chunk) < p).reshape(n_chunks, chunk)
-    return out, mask
-
-
 # ----------------------------------------------------------------------------------------------
 # Jacobian
 
 
 @eqx.filter_jit
 def _jacobian(model, x, chunk_size):
-    theta, apply = _flat(model)
+    theta, apply = flat_model(model)
     row = jax.jacrev(apply)  # (N,) for a scalar output, (K, N) for K outputs
     return jax.lax.map(lambda xi: row(theta, xi), x, batch_size=min(chunk_size, x.shape[0]))
 
@@ -239,11 +203,11 @@ def _accumulate(term, n: int, dtype, chunks):
 
 @eqx.filter_jit
 def _decompose(loss, model, x, y, chunk_size, block_size):
-    theta, apply = _flat(model)
+    theta, apply = flat_model(model)
     n = theta.shape[0]
     p = x.shape[0]
     _, first, second, scale = _derivatives(loss, model, apply, theta, x, y)
-    (xs, cs, ws), ms = _chunked([x, first * scale, second * scale], min(chunk_size, p))
+    (xs, cs, ws), ms = chunked([x, first * scale, second * scale], min(chunk_size, p))
 
     def h0_term(xc, wc, mc):
         # Jᵀ diag(ℓ″/(α²P)) J on this chunk (K outputs: the K × K blocks of ℓ″)
@@ -334,30 +298,30 @@ def _objective_flat(loss, model, apply, x, y):
     alpha2 = model.output_scale**2
 
     def objective(th):
-        return jnp.mean(loss.value(_batched(apply, th, x), y)) / alpha2
+        return jnp.mean(loss.value(batched(apply, th, x), y)) / alpha2
 
     return objective
 
 
 @eqx.filter_jit
 def _hvp(loss, model, x, y, v):
-    theta, apply = _flat(model)
+    theta, apply = flat_model(model)
     grad = jax.grad(_objective_flat(loss, model, apply, x, y))
     return jax.jvp(grad, (theta,), (v,))[1]
 
 
 @eqx.filter_jit
 def _h0vp(loss, model, x, y, v):
-    theta, apply = _flat(model)
+    theta, apply = flat_model(model)
     _, _, second, scale = _derivatives(loss, model, apply, theta, x, y)
-    _, push = jax.linearize(lambda th: _batched(apply, th, x), theta)
+    _, push = jax.linearize(lambda th: batched(apply, th, x), theta)
     (out,) = jax.linear_transpose(push, theta)(_output_space_product(second * scale, push(v)))
     return out
 
 
 @eqx.filter_jit
 def _hpvp(loss, model, x, y, v):
-    theta, apply = _flat(model)
+    theta, apply = flat_model(model)
     _, first, _, scale = _derivatives(loss, model, apply, theta, x, y)
     c = jax.lax.stop_gradient(first * scale)
     grad = jax.grad(lambda th: _weighted_outputs(apply, th, x, c))
@@ -426,10 +390,10 @@ def _apply_gauss_newton(push, pull, weights, v):
 
 @eqx.filter_jit
 def _build_operators(loss, model, x, y):
-    theta, apply = _flat(model)
+    theta, apply = flat_model(model)
     _, first, second, scale = _derivatives(loss, model, apply, theta, x, y)
     _, h_lin = jax.linearize(jax.grad(_objective_flat(loss, model, apply, x, y)), theta)
-    _, push = jax.linearize(lambda th: _batched(apply, th, x), theta)
+    _, push = jax.linearize(lambda th: batched(apply, th, x), theta)
     pull = jax.linear_transpose(push, theta)
     c = jax.lax.stop_gradient(first * scale)
     _, hp_lin = jax.linearize(jax.grad(lambda th: _weighted_outputs(apply, th, x, c)), theta)

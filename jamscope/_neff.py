@@ -29,7 +29,7 @@ from ._checks import (
     check_int_at_least,
     check_positive,
 )
-from ._hessian import _chunked, _flat
+from ._flat import chunked, flat_model
 from .data import Dataset
 from .nets import AbstractNet, n_params
 from .typing import Array, Float, Int, typechecked
@@ -74,7 +74,7 @@ def _value_and_input_gradient(apply, theta, x):
 
 @eqx.filter_jit
 def _tangent_matrix(model, x, chunk_size):
-    theta, apply = _flat(model)
+    theta, apply = flat_model(model)
     blocks = jax.lax.map(lambda xi: _row_block(apply, theta, xi), x, batch_size=min(chunk_size, x.shape[0]))
     return blocks.reshape(-1, theta.shape[0])
 
@@ -87,11 +87,11 @@ def _singular_values_svd(model, x, chunk_size):
 @eqx.filter_jit
 def _gram(model, x, chunk_size):
     """GᵀG (N × N) when (d+1)P ≥ N, else G Gᵀ ((d+1)P × (d+1)P), accumulated over pattern chunks."""
-    theta, apply = _flat(model)
+    theta, apply = flat_model(model)
     n = theta.shape[0]
     p, d = x.shape
     m = (d + 1) * p
-    (xs,), masks = _chunked([x], min(chunk_size, p))
+    (xs,), masks = chunked([x], min(chunk_size, p))
 
     def chunk_rows(xc, mc):
         rows = jax.vmap(lambda xi: _row_block(apply, theta, xi))(xc)

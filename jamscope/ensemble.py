@@ -21,7 +21,6 @@ own devices. Results are global arrays; [`gather`][jamscope.ensemble.gather] cop
 process as NumPy arrays.
 """
 
-import math
 from collections.abc import Callable, Sequence
 
 import equinox as eqx
@@ -29,9 +28,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.experimental import multihost_utils
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import Mesh
 
 from ._checks import check_inputs
+from ._members import AXIS, over_members, pad_members, padded_size, place_members, replicate, take_members
 from .nets import AbstractNet, ensemble_size
 from .typing import Array, Float, PyTree, typechecked
 
@@ -43,10 +43,6 @@ __all__ = [
     "ensemble_mean_and_variance",
     "gather",
 ]
-
-AXIS = "ensemble"
-"""The name of the mesh axis along which ensemble members are split."""
-
 
 @typechecked
 def ensemble_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
@@ -65,78 +61,6 @@ def default_mesh() -> Mesh | None:
     return ensemble_mesh() if jax.device_count() > 1 else None
 
 
-def _padded_size(k: int, mesh: Mesh | None) -> int:
-    """The smallest multiple of the mesh size that is ≥ `k` (`k` without a mesh)."""
-    return k if mesh is None else math.ceil(k / mesh.size) * mesh.size
-
-
-def _pad_members(tree: PyTree, size: int) -> PyTree:
-    """Repeat member 0 of every array of `tree` so that its leading axis has length `size`."""
-
-    def pad(a):
-        extra = size - a.shape[0]
-        return a if extra == 0 else jnp.concatenate([a, jnp.repeat(a[:1], extra, axis=0)])
-
-    return jax.tree.map(lambda a: pad(a) if eqx.is_array(a) else a, tree)
-
-
-def _take_members(tree: PyTree, k: int) -> PyTree:
-    """The first `k` members of every array of `tree` (undoes `_pad_members`)."""
-    return jax.tree.map(lambda a: a[:k] if eqx.is_array(a) else a, tree)
-
-
-def _place(a, sharding: NamedSharding):
-    """`a` as a global array with `sharding`; every process passes the same full value and keeps its part."""
-    if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):
-        impl = jax.random.key_impl(a)
-        return jax.random.wrap_key_data(_place(jax.random.key_data(a), sharding), impl=impl)
-    host = np.asarray(a)
-    return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
-
-
-def _place_members(tree: PyTree, mesh: Mesh) -> PyTree:
-    """Split the leading axis of every array of `tree` over the mesh (its size must divide it)."""
-    sharding = NamedSharding(mesh, PartitionSpec(AXIS))
-    return jax.tree.map(lambda a: _place(a, sharding) if eqx.is_array(a) else a, tree)
-
-
-def _replicate(tree: PyTree, mesh: Mesh) -> PyTree:
-    """A copy of every array of `tree` on every device of the mesh."""
-    sharding = NamedSharding(mesh, PartitionSpec())
-    return jax.tree.map(lambda a: _place(a, sharding) if eqx.is_array(a) else a, tree)
-
-
-def _over_members(fn: Callable, mesh: Mesh | None, batched: Sequence[bool]) -> Callable:
-    """Compile `fn`, a function of a batch of members (the arguments flagged in `batched` carry the
-    leading member axis, the others are shared), to run on every device of `mesh` on its own members.
-
-    Without a mesh this is `eqx.filter_jit(fn)`. With one, the arrays go through `jax.shard_map`
-    (members split along ``"ensemble"``, the rest replicated) and the non-array leaves (activation
-    functions, static fields) stay outside; the outputs are split along the member axis too.
-    """
-    if mesh is None:
-        return eqx.filter_jit(fn)
-
-    @eqx.filter_jit
-    def run(*args):
-        arrays, static = eqx.partition(args, eqx.is_array)
-        specs = tuple(
-            jax.tree.map(lambda _, b=b: PartitionSpec(AXIS) if b else PartitionSpec(), part)
-            for part, b in zip(arrays, batched, strict=True)
-        )
-        out_static = eqx.partition(eqx.filter_eval_shape(fn, *args), eqx.is_array)[1]
-
-        def local(arrays):
-            return eqx.partition(fn(*eqx.combine(arrays, static)), eqx.is_array)[0]
-
-        out = jax.shard_map(
-            local, mesh=mesh, in_specs=(specs,), out_specs=PartitionSpec(AXIS), check_vma=False
-        )(arrays)
-        return eqx.combine(out, out_static)
-
-    return run
-
-
 @typechecked
 def ensemble_map(fn: Callable, models: AbstractNet, *args, mesh: Mesh | None = None) -> PyTree:
     """``fn(member, *args)`` for every member of the ensemble `models`, stacked along a leading K axis.
@@ -148,10 +72,10 @@ def ensemble_map(fn: Callable, models: AbstractNet, *args, mesh: Mesh | None = N
     """
     k = ensemble_size(models)
     vmapped = eqx.filter_vmap(fn, in_axes=(0,) + (None,) * len(args))
-    members = _pad_members(models, _padded_size(k, mesh))
+    members = pad_members(models, padded_size(k, mesh))
     if mesh is not None:
-        members, args = _place_members(members, mesh), _replicate(args, mesh)
-    return _take_members(_over_members(vmapped, mesh, (True,) + (False,) * len(args))(members, *args), k)
+        members, args = place_members(members, mesh), replicate(args, mesh)
+    return take_members(over_members(vmapped, mesh, (True,) + (False,) * len(args))(members, *args), k)
 
 
 @typechecked

@@ -44,7 +44,7 @@ from ._checks import (
     check_positive,
     check_same_dtype,
 )
-from ._hessian import _chunked
+from ._flat import chunked
 from .data import Dataset
 from .nets import AbstractNet, Frozen, n_params, partition
 from .regression import kernel_regression
@@ -117,7 +117,7 @@ def _contract(rows1, rows2):
 
 
 def _blocks(x, chunk):
-    (xs,), _ = _chunked([x], _even_chunk(x.shape[0], chunk))
+    (xs,), _ = chunked([x], _even_chunk(x.shape[0], chunk))
     return xs
 
 

@@ -31,18 +31,10 @@ from jax.sharding import Mesh
 from tqdm.auto import tqdm
 
 from ._checks import check_int_at_least, check_positive, check_trailing_shape
+from ._members import over_members, pad_members, padded_size, place_members, replicate, take_members
 from .data import Dataset
 from .end_state import FITTED, UNDECIDED, EndCriterion, can_freeze, frozen_patterns, judge, mark_frozen
-from .ensemble import (
-    _over_members,
-    _pad_members,
-    _padded_size,
-    _place_members,
-    _replicate,
-    _take_members,
-    ensemble_map,
-    gather,
-)
+from .ensemble import ensemble_map, gather
 from .losses import AbstractLoss, AbstractMarginLoss, mean_loss
 from .nets import AbstractNet, ensemble_size, flat_params, partition
 from .typing import Array, Bool, Float, Int, PRNGKeyArray, PRNGKeys, PyTree, typechecked
@@ -490,29 +482,29 @@ def train(
 
     if ensemble:
         n_members = ensemble_size(model)
-        size = _padded_size(n_members, mesh)
-        model, keys = (_pad_members(a, size) for a in (model, _member_keys(key, n_members)))
+        size = padded_size(n_members, mesh)
+        model, keys = (pad_members(a, size) for a in (model, _member_keys(key, n_members)))
         if mesh is not None:
             model, keys, (x, y) = (
-                _place_members(model, mesh),
-                _place_members(keys, mesh),
-                _replicate((x, y), mesh),
+                place_members(model, mesh),
+                place_members(keys, mesh),
+                replicate((x, y), mesh),
             )
         shared = (False, False)  # x, y
-        init = _over_members(
+        init = over_members(
             eqx.filter_vmap(init_one, in_axes=(0, 0, None, None)), mesh, (True, True, *shared)
         )
         if method.lockstep:
-            segment = _over_members(lockstep, mesh, (True, True, True, *shared, False))
+            segment = over_members(lockstep, mesh, (True, True, True, *shared, False))
         else:
             vmapped = eqx.filter_vmap(segment_one, in_axes=(0, 0, 0, None, None, None))
-            segment = _over_members(vmapped, mesh, (True, True, True, *shared, False))
-        measure_members = _over_members(
+            segment = over_members(vmapped, mesh, (True, True, True, *shared, False))
+        measure_members = over_members(
             eqx.filter_vmap(measure_one, in_axes=(0, None, None)), mesh, (True, *shared)
         )
 
         def measure(m, x, y):  # on the host, without the padding members
-            return _take_members(gather(measure_members(m, x, y)), n_members)
+            return take_members(gather(measure_members(m, x, y)), n_members)
 
         state, counters = init(model, keys, x, y)
     else:
@@ -529,7 +521,7 @@ def train(
 
     def record(m, c, at_snapshot):
         value, n_unsat, fitted, theta = measure(m, x, y)
-        c = _take_members(gather(c), n_members) if ensemble else c
+        c = take_members(gather(c), n_members) if ensemble else c
         rows.append((c.step, c.time, value, n_unsat, c.dt, _time.perf_counter() - start))
         if at_snapshot:
             snapshots.append((c.step, theta))
@@ -562,7 +554,7 @@ def train(
             break
     bar.close()
     final = measure(model, x, y)
-    model = _take_members(model, n_members) if ensemble else model
+    model = take_members(model, n_members) if ensemble else model
     n_frozen = np.zeros(np.shape(final[1]), np.int32)
     if end is None:
         outcome = np.where(np.asarray(final[2]), FITTED, UNDECIDED)

@@ -8,6 +8,7 @@ import pytest
 import xarray as xr
 
 from jamscope import cli
+from jamscope import experiments as ex
 from jamscope.experiments import kernels as kernel_sweep
 from jamscope.experiments import run
 
@@ -74,6 +75,8 @@ def test_reproduce_writes_the_table_of_every_target(tmp_path, capsys):
     stand_in = [r for r in rows if "no paper value" in r["size"]]
     assert len(stand_in) == 3 and {r["verdict"] for r in stand_in} == {"not measured"}
     assert "reproduction.md" in capsys.readouterr().out
+    preset, targets = ex.read_reproduction(tmp_path / "reproduction.json")
+    assert ex.reproduction_markdown(targets, preset) == markdown
 
 
 def test_kernels_options_and_presets(capsys):

@@ -70,8 +70,9 @@ Public names that are not fuzzed, and why:
   of the final classes ``experiments.aging.AgingExperiment``, ``experiments.diffeo.DiffeoExperiment``,
   ``experiments.jamming.JammingExperiment``, ``experiments.kernels.KernelsExperiment``,
   ``experiments.regimes.RegimesExperiment`` on the abstract ``experiments.Experiment``; the record
-  ``experiments.Target`` and ``experiments.compare``, which builds one from numbers
-  (tests/test_experiments.py checks its verdicts).
+  ``experiments.Target``, ``experiments.compare``, which builds one from numbers
+  (tests/test_experiments.py checks its verdicts), ``experiments.reproduction_markdown`` (their
+  table) and ``experiments.read_reproduction`` (a reader of results on disk).
 - readers of files on disk (tests/test_data.py covers them): ``data.read_idx``, ``data.mnist``,
   ``data.cifar10``.
 - ``ensemble.AXIS`` (a constant), ``ensemble.default_mesh`` (no arguments), ``ensemble.gather`` (any
@@ -189,7 +190,8 @@ SKIPPED = {
     "experiments.Experiment", "experiments.aging.AgingExperiment", "experiments.diffeo.DiffeoExperiment",
     "experiments.jamming.JammingExperiment", "experiments.kernels.KernelsExperiment",
     "experiments.regimes.RegimesExperiment",
-    "experiments.Target", "experiments.compare",
+    "experiments.Target", "experiments.compare", "experiments.reproduction_markdown",
+    "experiments.read_reproduction",
     *_FIGURES_AND_SUMMARIES,
 }  # fmt: skip
 

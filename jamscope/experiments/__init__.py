@@ -11,8 +11,20 @@ runner [`run`][jamscope.experiments.run] stores one point at a time in an
 jamscope.experiments.regimes``.
 """
 
-from ._base import EXPERIMENTS, Experiment, Target, compare, experiment_named, experiment_of, reproduce, run
+from ._base import (
+    EXPERIMENTS,
+    Experiment,
+    Target,
+    compare,
+    experiment_named,
+    experiment_of,
+    read_reproduction,
+    reproduce,
+    reproduction_markdown,
+    run,
+)
 
 __all__ = [
     "Experiment", "Target", "compare", "EXPERIMENTS", "experiment_named", "experiment_of", "run", "reproduce",
+    "reproduction_markdown", "read_reproduction",
 ]  # fmt: skip

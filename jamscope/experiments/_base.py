@@ -36,6 +36,7 @@ __all__ = [
     "experiment_named",
     "experiment_of",
     "reproduction_markdown",
+    "read_reproduction",
 ]
 
 Verdict = Literal["agrees", "consistent", "differs", "not measured"]
@@ -251,6 +252,15 @@ def reproduction_markdown(targets: Sequence[Target], preset: str) -> str:
         cells = [t.experiment, t.quantity, t.source, t.paper, t.measured_text(), t.size, t.verdict + note]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def read_reproduction(path: str | os.PathLike) -> tuple[str, list[Target]]:
+    """The preset and the targets of a ``reproduction.json`` written by
+    [`reproduce`][jamscope.experiments.reproduce]."""
+    table = json.loads(Path(path).read_text())
+    targets = [Target(**(row | {"interval": None if row["interval"] is None else tuple(row["interval"])}))
+               for row in table["targets"]]  # fmt: skip
+    return table["preset"], targets
 
 
 def reproduce(

@@ -35,9 +35,10 @@ final loss, N_Δ, misclassified patterns, smallest margin, force balance, frozen
 
 Loss and N_Δ are those of the evaluation that decided the end state (the training's last record),
 so a fitted run has N_Δ = 0. The gaps are evaluated again, and a pattern that the dynamics left at
-Δ = 0 to float64 precision (|Δ| within [`MARGIN_ROUNDING`][jamscope.experiments.jamming.MARGIN_ROUNDING] of the
-output scale: the quadratic hinge's force vanishes there, so the last patterns approach Δ = 0⁺ and
-stop at rounding level) can have either sign in two evaluations: such patterns are counted as
+Δ = 0 to float64 precision (|Δ| within
+[`MARGIN_ROUNDING`][jamscope.experiments.jamming.MARGIN_ROUNDING] of the output scale: the
+quadratic hinge's force vanishes there, so the last patterns approach Δ = 0⁺ and stop at rounding
+level) can have either sign in two evaluations: such patterns are counted as
 `n_marginal`.
 """
 
@@ -718,11 +719,13 @@ def jamming_transition_figure(results: xr.Dataset) -> Figure:
 
 @typechecked
 def jamming_point_figure(points: xr.Dataset, times: xr.Dataset | None = None) -> Figure:
-    """000 Fig. 5(c) and the finite-size trend, from [`jamming_points`][jamscope.experiments.jamming.jamming_points]:
+    """000 Fig. 5(c) and the finite-size trend, from
+    [`jamming_points`][jamscope.experiments.jamming.jamming_points]:
     (a) the jamming point P* against N per depth, bars spanning the bracket of certified runs, with
     P* = 2.85 N (000, N ≈ 8000) and the bound N* ≤ 4P (000 eq. 13, P* ≥ N/4); (b) P/N* against P*
-    with 000's band 2.8–2.9 and, from `times` ([`jamming_times`][jamscope.experiments.jamming.jamming_times]), the
-    brackets known at earlier training times (lighter: earlier)."""
+    with 000's band 2.8–2.9 and, from `times`
+    ([`jamming_times`][jamscope.experiments.jamming.jamming_times]), the brackets known at earlier
+    training times (lighter: earlier)."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     for depth, color in depth_colors(points["depth"].values).items():
         groups = np.flatnonzero(points["depth"].values == depth)
