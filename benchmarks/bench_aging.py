@@ -291,7 +291,7 @@ def run_fit(t_w: np.ndarray, t: np.ndarray, delta: np.ndarray, repeat: int) -> d
     t_star = np.asarray(t_star)
     _, fit_s, _, result = timed(lambda: aging.fit_aging_exponent(t_w, t_star, low=1000), repeat, 2.0)
     return {
-        "first_call_s": first, "relax_s": relax_s, "fit_s": fit_s, "mu": result.mu,
+        "first_call_s": first, "relax_s": relax_s, "fit_s": fit_s, "mu": result.exponent,
         "ci": (result.ci_low, result.ci_high), "n_used": result.n_used, "n_runs": result.n_runs,
     }  # fmt: skip
 

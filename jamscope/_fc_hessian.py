@@ -1,6 +1,6 @@
 """Hp = ∇∇ Σ_μ c_μ F(x_μ) of a fully connected network, assembled from layer blocks.
 
-The generic route of [`decompose`][jamscope._hessian.decompose] pushes N basis tangents through
+The generic route of [`decompose`][jamscope.curvature.decompose] pushes N basis tangents through
 the network (forward over reverse): ≈ 12 P N² flops, the cost of ``jax.hessian``. For an
 [`FCNet`][jamscope.nets.FCNet] or an [`MLP`][jamscope.nets.MLP] (also inside
 [`Centered`][jamscope.nets.Centered]) the parameters of layer l enter only through its

@@ -14,12 +14,12 @@ above become contractions over the output index.
 The dense route never differentiates the loss twice: H0 = Jᵀ diag(ℓ″/(α²P)) J is a matmul of the
 Jacobian J = ∂F/∂θ, and Hp is the Hessian of the scalar θ ↦ Σ_μ c_μ F(x_μ; θ) with the weights
 c_μ = ℓ′_μ/(α²P) frozen. For an [`FCNet`][jamscope.nets.FCNet] (bare or centered) Hp is assembled
-from layer blocks in closed form ([`jamscope._fc_hessian`][jamscope._fc_hessian], ≈ 3 P N² flops
+from layer blocks in closed form ([`jamscope._fc_hessian`][jamscope.curvature], ≈ 3 P N² flops
 in matrix products); for any other network it is taken forward-over-reverse on blocks of basis
 tangents (≈ 12 P N² flops, the cost of ``jax.hessian``). Both are accumulated over chunks of
 patterns, so memory stays at O(N²) + O(chunk · N).
-The matrix-free products ([`hvp`][jamscope._hessian.hvp], [`h0vp`][jamscope._hessian.h0vp],
-[`hpvp`][jamscope._hessian.hpvp], [`operators`][jamscope._hessian.operators]) never build an N × N
+The matrix-free products ([`hvp`][jamscope.curvature.hvp], [`h0vp`][jamscope.curvature.h0vp],
+[`hpvp`][jamscope.curvature.hpvp], [`operators`][jamscope.curvature.operators]) never build an N × N
 matrix.
 
 Precision: spectra, zero modes and ranks need float64 (``jax.config.update("jax_enable_x64", True)``).
@@ -254,7 +254,7 @@ def decompose(
     For the quadratic hinge ℓ′ = −y Δ₊ and ℓ″ = θ(Δ): H0 = (1/P) Σ_{μ∈m} ∇Δ_μ∇Δ_μᵀ is PSD with rank
     ≤ N_Δ and Hp = (1/P) Σ_{μ∈m} Δ_μ ∇∇Δ_μ (000 eq. 3, 000 App. B). H0 uses the Jacobian of a chunk
     of patterns (a matmul). Hp of an FCNet comes from its layer blocks
-    ([`jamscope._fc_hessian`][jamscope._fc_hessian]); for other networks it is forward-over-reverse
+    ([`jamscope._fc_hessian`][jamscope.curvature]); for other networks it is forward-over-reverse
     on `block_size` basis tangents at a time (``lax.map`` over blocks of the identity). Both are
     accumulated over chunks of `chunk_size` patterns: memory O(N²) + O(chunk_size · N) +
     O(block_size · chunk_size · activations).
@@ -268,7 +268,7 @@ def decompose(
       binary losses, class indices for multi-class ones).
     - `chunk_size`: patterns per chunk. `block_size`: tangent vectors per forward-mode block.
 
-    Returns a [`HessianParts`][jamscope._hessian.HessianParts]. Use float64 for spectra.
+    Returns a [`HessianParts`][jamscope.curvature.HessianParts]. Use float64 for spectra.
     """
     _check_problem(loss, model, data)
     _check_chunk("chunk_size", chunk_size)
@@ -286,7 +286,7 @@ def hessian(
     block_size: int = 64,
 ) -> Float[Array, " N N"]:
     """The dense Hessian H = H0 + Hp of the objective (000 eq. 3), by the route of
-    [`decompose`][jamscope._hessian.decompose] (whose `h` it returns). Same arguments."""
+    [`decompose`][jamscope.curvature.decompose] (whose `h` it returns). Same arguments."""
     return decompose(loss, model, data, chunk_size=chunk_size, block_size=block_size).h
 
 
@@ -337,7 +337,7 @@ def hvp(loss: AbstractLoss, model: AbstractNet, data: Dataset, v: Float[Array, "
 
     **Arguments:**
 
-    - `loss`, `model`, `data`: as for [`decompose`][jamscope._hessian.decompose].
+    - `loss`, `model`, `data`: as for [`decompose`][jamscope.curvature.decompose].
     - `v`: a flat parameter vector ``(N,)``, in the order of [`flat_params`][jamscope.nets.flat_params].
     """
     _check_problem(loss, model, data)
@@ -354,7 +354,7 @@ def h0vp(loss: AbstractLoss, model: AbstractNet, data: Dataset, v: Float[Array, 
 
     **Arguments:**
 
-    - `loss`, `model`, `data`: as for [`decompose`][jamscope._hessian.decompose].
+    - `loss`, `model`, `data`: as for [`decompose`][jamscope.curvature.decompose].
     - `v`: a flat parameter vector ``(N,)``, in the order of [`flat_params`][jamscope.nets.flat_params].
     """
     _check_problem(loss, model, data)
@@ -369,7 +369,7 @@ def hpvp(loss: AbstractLoss, model: AbstractNet, data: Dataset, v: Float[Array, 
 
     **Arguments:**
 
-    - `loss`, `model`, `data`: as for [`decompose`][jamscope._hessian.decompose].
+    - `loss`, `model`, `data`: as for [`decompose`][jamscope.curvature.decompose].
     - `v`: a flat parameter vector ``(N,)``, in the order of [`flat_params`][jamscope.nets.flat_params].
     """
     _check_problem(loss, model, data)
@@ -411,7 +411,7 @@ def operators(loss: AbstractLoss, model: AbstractNet, data: Dataset) -> tuple[Ma
 
     **Arguments:**
 
-    - `loss`, `model`, `data`: as for [`decompose`][jamscope._hessian.decompose].
+    - `loss`, `model`, `data`: as for [`decompose`][jamscope.curvature.decompose].
     """
     _check_problem(loss, model, data)
     h_lin, push, pull, weights, hp_lin = _build_operators(loss, model, data.x, data.y)
@@ -476,7 +476,7 @@ def summarize(eigenvalues: Float[Array, " N"], rtol: float | None = None) -> Spe
 
     **Arguments:**
 
-    - `eigenvalues`: the N eigenvalues (any order), e.g. from [`spectrum`][jamscope._hessian.spectrum].
+    - `eigenvalues`: the N eigenvalues (any order), e.g. from [`spectrum`][jamscope.curvature.spectrum].
     - `rtol`: relative zero-mode tolerance (≥ 0), or None for N · ε.
     """
     check_finite("eigenvalues", eigenvalues)
@@ -515,7 +515,7 @@ def _summarize(lam, rtol):
 
 @typechecked
 def hessian_summaries(parts: HessianParts, rtol: float | None = None) -> dict[str, SpectrumSummary]:
-    """``{"h": …, "h0": …, "hp": …}``: [`summarize`][jamscope._hessian.summarize] of the spectrum of
-    each part of a [`HessianParts`][jamscope._hessian.HessianParts] (000 Fig. 7: H0 delta peak and
+    """``{"h": …, "h0": …, "hp": …}``: [`summarize`][jamscope.curvature.summarize] of the spectrum of
+    each part of a [`HessianParts`][jamscope.curvature.HessianParts] (000 Fig. 7: H0 delta peak and
     gap, Hp symmetry, negative modes of H)."""
     return {name: summarize(spectrum(getattr(parts, name)), rtol) for name in ("h", "h0", "hp")}

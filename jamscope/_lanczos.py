@@ -2,15 +2,15 @@
 
 Every function here sees the operator A (N × N, symmetric) only through its product
 ``matvec(v) = A v`` on vectors of length N, e.g. the Hessian-, H0- or Hp-vector products of
-[`jamscope._hessian`][jamscope._hessian], so that N ≈ 10⁶ parameters never needs an N × N matrix.
+[`jamscope._hessian`][jamscope.curvature], so that N ≈ 10⁶ parameters never needs an N × N matrix.
 
-- [`top_eigenvalues`][jamscope._lanczos.top_eigenvalues]: Lanczos with full reorthogonalisation,
+- [`top_eigenvalues`][jamscope.curvature.top_eigenvalues]: Lanczos with full reorthogonalisation,
   A Q ≈ Q T with Q (N × m) orthonormal and T (m × m) tridiagonal; the Ritz values (eigenvalues of T)
   approximate the extreme eigenvalues of A, the outermost converging first.
-- [`trace_estimate`][jamscope._lanczos.trace_estimate]: Hutchinson's estimator, E[vᵀAv] = tr A for
+- [`trace_estimate`][jamscope.curvature.trace_estimate]: Hutchinson's estimator, E[vᵀAv] = tr A for
   Rademacher probes v (entries ±1), with its standard error.
-- [`spectral_density`][jamscope._lanczos.spectral_density] and
-  [`log_spectral_density`][jamscope._lanczos.log_spectral_density]: stochastic Lanczos quadrature
+- [`spectral_density`][jamscope.curvature.spectral_density] and
+  [`log_spectral_density`][jamscope.curvature.log_spectral_density]: stochastic Lanczos quadrature
   (SLQ; Ubaru, Chen & Saad 2017, SIAM J. Matrix Anal. Appl. 38, 1075; for neural-network Hessians
   Ghorbani, Krishnan & Xiao 2019, ICML). For a unit probe v the spectral measure
   μ_v = Σᵢ (vᵀqᵢ)² δ(λ − λᵢ) of A is replaced by the m-point Gauss quadrature Σⱼ τⱼ δ(λ − θⱼ), where
@@ -28,7 +28,7 @@ and normalisation.
 
 Probes are batched: ``probe_batch`` probes run side by side under ``vmap``, the chunks one after the
 other inside ``jax.lax.map``, so memory is O(probe_batch · m · N), never O(num_probes · m · N)
-(see [`peak_memory_estimate_bytes`][jamscope._lanczos.peak_memory_estimate_bytes]): for N = 10⁶,
+(see [`peak_memory_estimate_bytes`][jamscope.curvature.peak_memory_estimate_bytes]): for N = 10⁶,
 m = 80 and 4 probes in chunks of 1 or 2 the Lanczos part needs about 1.3 GB, below 2 GB (plus
 whatever one ``matvec`` needs). There is never a Python loop over probes.
 
@@ -95,7 +95,7 @@ class LogSpectralDensity(eqx.Module):
     - `density`: ρ(x) = (1/n_v) Σ_v Σ_{j: θ_vj > floor} τ_vj g_σ(x − log10 θ_vj); its integral is
       1 − `zero_mass` − `negative_mass`, so the zero modes appear as the missing mass of a delta peak.
     - `nodes`, `weights`: the raw quadrature in λ (not log λ), shape (probes, m), as in
-      [`SpectralDensity`][jamscope._lanczos.SpectralDensity].
+      [`SpectralDensity`][jamscope.curvature.SpectralDensity].
     - `broadening`: the Gaussian width σ in decades.
     - `floor`: nodes with |θ| ≤ floor count as zero modes.
     - `zero_mass`: Σ τ over nodes with |θ| ≤ floor, averaged over probes: the estimated fraction of
@@ -551,7 +551,7 @@ def spectral_density(
     - `n_grid`: number of points of the default grid, ≥ 2.
     - `broadening`: σ > 0 in units of λ (default: 1 % of the range).
     - `probe_batch`: probes run at once under vmap; memory grows linearly with it (see
-      [`peak_memory_estimate_bytes`][jamscope._lanczos.peak_memory_estimate_bytes]); default: the
+      [`peak_memory_estimate_bytes`][jamscope.curvature.peak_memory_estimate_bytes]); default: the
       largest chunk whose estimate stays below 2 GB.
     - `dtype`: float dtype of the probes (default: JAX's default float; float64 recommended).
     """
@@ -579,7 +579,7 @@ def log_spectral_density(
 ) -> LogSpectralDensity:
     """Density of log10 λ for a PSD operator by SLQ, with the mass of its null space.
 
-    The same quadrature as [`spectral_density`][jamscope._lanczos.spectral_density]; nodes with
+    The same quadrature as [`spectral_density`][jamscope.curvature.spectral_density]; nodes with
     |θ| ≤ `floor` are zero modes and their weight, averaged over probes, is `zero_mass` ≈ dim ker A / N
     (the delta peak of H0 at zero, 000 Fig. 7c). The nodes above the floor are broadened in
     x = log10 λ:
@@ -598,7 +598,7 @@ def log_spectral_density(
     m ≈ 150); before that it sits between 0 and λ₊ and its weight counts as positive spectrum. Raise
     `krylov_depth`, or set `floor` just below λ₊ when it is known. Default σ = 0.01 of the range
     of log10 θ over the nodes above the floor (in decades); default grid as in
-    [`spectral_density`][jamscope._lanczos.spectral_density], in x.
+    [`spectral_density`][jamscope.curvature.spectral_density], in x.
 
     **Arguments:**
 

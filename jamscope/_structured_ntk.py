@@ -136,12 +136,12 @@ def layer_factors(model: AbstractNet, x):
 
 
 def kernel_from_factors(model: AbstractNet, first, second):
-    """Θ ``(P1, P2, K, K)`` from the [`layer_factors`][jamscope._structured_ntk.layer_factors] of x1, x2."""
+    """Θ ``(P1, P2, K, K)`` from the `layer_factors` of x1, x2."""
     net, factor = unwrap(model)
     theta = sum(_layer_kernel(a, b, s) for a, b, s in zip(first, second, _scales(net), strict=True))
     return theta * (factor * factor)
 
 
 def structured_ntk(model: AbstractNet, x1, x2):
-    """Θ(x1, x2) ``(P1, P2, K, K)`` of a model [`supports`][jamscope._structured_ntk.supports] accepts."""
+    """Θ(x1, x2) ``(P1, P2, K, K)`` of a model `supports` accepts."""
     return kernel_from_factors(model, layer_factors(model, x1), layer_factors(model, x2))

@@ -22,7 +22,6 @@ The objective is eq. 1, L_D(θ) = −(1/N) Σ_n ln softmax(a_n)_{k_n} + λ‖θ�
 003 calls the number of parameters P and the number of data N; here N is the length of θ.
 """
 
-import dataclasses
 import math
 
 import equinox as eqx
@@ -41,7 +40,7 @@ from ._checks import (
 )
 from .curvature import hessian
 from .data import Dataset
-from .fits import bootstrap_scaling_fit
+from .fits import ExponentFit, bootstrap_scaling_fit
 from .losses import AbstractLoss, mean_loss
 from .nets import AbstractNet, outputs, partition, with_flat_params
 from .typing import Array, Float, Int, typechecked
@@ -51,7 +50,6 @@ __all__ = [
     "snapshot_schedule",
     "msd",
     "relaxation_time",
-    "AgingFit",
     "fit_aging_exponent",
     "scaled_lags",
     "collapse_error",
@@ -190,27 +188,6 @@ def relaxation_time(
     return jnp.where(bracketed, jnp.exp(log_t0 + fraction * (log_t1 - log_t0)), jnp.nan)
 
 
-@dataclasses.dataclass(frozen=True)
-class AgingFit:
-    """t* ≈ C t_w^μ fitted on `low` ≤ t_w ≤ `high` (003 §3).
-
-    - `mu`: μ of the geometric mean of t* over runs; `prefactor`: C.
-    - `ci_low`, `ci_high`: percentile bootstrap interval over runs (NaN with one run); `stderr`: the
-      bootstrap standard deviation (the least-squares one with one run).
-    - `n_used`: waiting times in the window with a finite mean t*; `n_runs`: runs.
-    """
-
-    mu: float
-    stderr: float
-    ci_low: float
-    ci_high: float
-    prefactor: float
-    low: float
-    high: float
-    n_used: int
-    n_runs: int
-
-
 @typechecked
 def fit_aging_exponent(
     t_w: Waiting | Float[np.ndarray, " W"],
@@ -221,7 +198,7 @@ def fit_aging_exponent(
     n_boot: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
-) -> AgingFit:
+) -> ExponentFit:
     """μ of t* ∼ t_w^μ (003 §3–4): least squares of log ⟨t*⟩ on log t_w over `low` ≤ t_w ≤ `high`, with
     ⟨t*⟩ the geometric mean over the runs (rows of `t_star`) where t* is finite, and a percentile
     bootstrap over runs (`n_boot` resamples). 003 does not state its fit; it fits the asymptotic range
@@ -237,10 +214,7 @@ def fit_aging_exponent(
         raise ValueError(f"`t_star` must hold at least one run, got shape {np.shape(t_star)}")
     low, high = (None if v is None else float(v) for v in (low, high))
     boot = bootstrap_scaling_fit(x, values, low=low, high=high, geometric=True, n_boot=n_boot, seed=seed)
-    fit = boot.fit
-    ci_low, ci_high = boot.interval(confidence)
-    return AgingFit(fit.exponent, boot.stderr, ci_low, ci_high, fit.prefactor, fit.low, fit.high, fit.n_used,
-                    values.shape[0])  # fmt: skip
+    return boot.exponent_fit(confidence)
 
 
 @typechecked
@@ -364,7 +338,7 @@ def hessian_spectra(
     weight_decay: float | int = 0.0,
 ) -> Float[Array, "S N"]:
     """The eigenvalues (ascending) of the full Hessian of L_D = mean loss + λ‖θ‖² (003 eq. 1) on the
-    whole training set at each snapshot: the dense H of [`curvature.hessian`][jamscope._hessian.hessian]
+    whole training set at each snapshot: the dense H of [`curvature.hessian`][jamscope.curvature.hessian]
     plus 2λI (003 Fig. 7 and A.1 do not say whether they include the L2 term; eq. 1 does)."""
     _check_template(template, snapshots, data)
     check_positive("weight_decay", weight_decay, allow_zero=True)

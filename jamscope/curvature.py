@@ -2,20 +2,20 @@
 
 One namespace for three layers:
 
-- **dense and exact** (N up to a few thousand, float64): [`decompose`][jamscope._hessian.decompose]
-  → [`HessianParts`][jamscope._hessian.HessianParts] with H, H0, Hp and the ℓ′, ℓ″ used;
-  [`hessian`][jamscope._hessian.hessian]; [`jacobian`][jamscope._hessian.jacobian];
-  [`spectrum`][jamscope._hessian.spectrum], [`summarize`][jamscope._hessian.summarize] and
-  [`hessian_summaries`][jamscope._hessian.hessian_summaries] (zero modes, C0, odd moments, gap);
-- **matrix-free** (N up to ~10⁶): [`hvp`][jamscope._hessian.hvp], [`h0vp`][jamscope._hessian.h0vp],
-  [`hpvp`][jamscope._hessian.hpvp], and [`operator`][jamscope.curvature.operator] /
-  [`operators`][jamscope._hessian.operators] for the Lanczos routines
-  [`top_eigenvalues`][jamscope._lanczos.top_eigenvalues],
-  [`trace_estimate`][jamscope._lanczos.trace_estimate],
-  [`spectral_density`][jamscope._lanczos.spectral_density] and
-  [`log_spectral_density`][jamscope._lanczos.log_spectral_density] (matfree underneath);
-- **N_eff** (000 App. A eqs. A4–A5): [`n_eff`][jamscope._neff.n_eff] →
-  [`NEffResult`][jamscope._neff.NEffResult], [`tangent_matrix`][jamscope._neff.tangent_matrix].
+- **dense and exact** (N up to a few thousand, float64): [`decompose`][jamscope.curvature.decompose]
+  → [`HessianParts`][jamscope.curvature.HessianParts] with H, H0, Hp and the ℓ′, ℓ″ used;
+  [`hessian`][jamscope.curvature.hessian]; [`jacobian`][jamscope.curvature.jacobian];
+  [`spectrum`][jamscope.curvature.spectrum], [`summarize`][jamscope.curvature.summarize] and
+  [`hessian_summaries`][jamscope.curvature.hessian_summaries] (zero modes, C0, odd moments, gap);
+- **matrix-free** (N up to ~10⁶): [`hvp`][jamscope.curvature.hvp], [`h0vp`][jamscope.curvature.h0vp],
+  [`hpvp`][jamscope.curvature.hpvp], and [`operator`][jamscope.curvature.operator] /
+  [`operators`][jamscope.curvature.operators] for the Lanczos routines
+  [`top_eigenvalues`][jamscope.curvature.top_eigenvalues],
+  [`trace_estimate`][jamscope.curvature.trace_estimate],
+  [`spectral_density`][jamscope.curvature.spectral_density] and
+  [`log_spectral_density`][jamscope.curvature.log_spectral_density] (matfree underneath);
+- **N_eff** (000 App. A eqs. A4–A5): [`n_eff`][jamscope.curvature.n_eff] →
+  [`NEffResult`][jamscope.curvature.NEffResult], [`tangent_matrix`][jamscope.curvature.tangent_matrix].
 
 Example (float64, a few seconds on a laptop):
 
@@ -78,7 +78,7 @@ def operator(
         density = spectral_density(matvec, n, key)
 
     `part` is ``"h"`` (H, by ``jvp(grad L)``), ``"h0"`` (H0 = Jᵀ diag(ℓ″/(α²P)) J) or ``"hp"``
-    (Hp = ∇∇ Σ_μ sg(c_μ) F_μ); see [`operators`][jamscope._hessian.operators], which builds all three.
+    (Hp = ∇∇ Σ_μ sg(c_μ) F_μ); see [`operators`][jamscope.curvature.operators], which builds all three.
     """
     h_mv, h0_mv, hp_mv, n = operators(loss, model, data)
     return dict(zip(_PARTS, (h_mv, h0_mv, hp_mv), strict=True))[part], n

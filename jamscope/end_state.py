@@ -339,7 +339,7 @@ def newton_minimum(
     """Polish `model` to the local minimum of L nearby with trust-region Newton steps, and test it.
 
     Each step minimizes the quadratic model gᵀs + ½ sᵀHs within a trust radius (dense H from
-    [`curvature.hessian`][jamscope._hessian.hessian], float64); a step is kept when L falls by at
+    [`curvature.hessian`][jamscope.curvature.hessian], float64); a step is kept when L falls by at
     least 10⁻⁴ of the predicted decrease, and the radius doubles or quarters with the agreement
     (Nocedal & Wright, Algorithm 4.1). The loop stops when the Newton test holds: L > 0, force
     balance ‖∇L‖ ≤ `gradient_tol` · F and λ_min(H) ≥ −`curvature_tol` · λ_max(H), or when

@@ -24,7 +24,7 @@ from ._checks import check_finite, check_int_at_least
 from .typing import Array, Float, typechecked
 
 __all__ = ["log_binned_density", "PowerLawFit", "power_law_fit", "ScalingFit", "scaling_fit", "offset_fit",
-           "BootstrapFit", "bootstrap_scaling_fit"]  # fmt: skip
+           "BootstrapFit", "bootstrap_scaling_fit", "ExponentFit"]  # fmt: skip
 
 
 @typechecked
@@ -243,12 +243,37 @@ def offset_fit(
 
 
 @dataclasses.dataclass(frozen=True)
+class ExponentFit:
+    """A power-law exponent with its bootstrap interval: the one result of the fits of learning curves
+    (β, [`fit_decay`][jamscope.learning_curves.fit_decay]), of nearest-neighbour distances (1/d_eff) and
+    of aging (μ, [`fit_aging_exponent`][jamscope.aging.fit_aging_exponent]).
+
+    - `exponent`: e of y ≈ C x^e, or of y ≈ C x^(−e) for a decay (the returning function says which);
+      `prefactor`: C.
+    - `ci_low`, `ci_high`: the percentile bootstrap interval of e over repeats (NaN with one repeat);
+      `stderr`: the bootstrap standard deviation (the least-squares one with one repeat).
+    - `low`, `high`, `n_used`: the window of x and the sizes in it; `n_repeats`: the repeats averaged.
+    """
+
+    exponent: float
+    stderr: float
+    ci_low: float
+    ci_high: float
+    prefactor: float
+    low: float
+    high: float
+    n_used: int
+    n_repeats: int
+
+
+@dataclasses.dataclass(frozen=True)
 class BootstrapFit:
-    """A [`ScalingFit`][jamscope.fits.ScalingFit] of the average over repeats, with the exponents a of
-    the fits of `n_boot` resampled averages (`samples`, empty with one repeat)."""
+    """A [`ScalingFit`][jamscope.fits.ScalingFit] of the average over `n_repeats` repeats, with the
+    exponents a of the fits of resampled averages (`samples`, empty with one repeat)."""
 
     fit: ScalingFit
     samples: np.ndarray
+    n_repeats: int
 
     def interval(self, confidence: float = 0.95) -> tuple[float, float]:
         """The percentile bootstrap interval of a (NaN with one repeat)."""
@@ -262,6 +287,16 @@ class BootstrapFit:
     def stderr(self) -> float:
         """The bootstrap standard deviation of a (the least-squares one with one repeat)."""
         return float(np.nanstd(self.samples)) if self.samples.size else self.fit.stderr
+
+    def exponent_fit(self, confidence: float = 0.95, *, decay: bool = False) -> ExponentFit:
+        """The fit as an [`ExponentFit`][jamscope.fits.ExponentFit]: e = a, or e = −a for a decay."""
+        low, high = self.interval(confidence)
+        sign = -1.0 if decay else 1.0
+        ci_low, ci_high = sorted((sign * low, sign * high)) if math.isfinite(low) else (low, high)
+        fit = self.fit
+        exponent = sign * fit.exponent
+        return ExponentFit(exponent, self.stderr, ci_low, ci_high, fit.prefactor, fit.low, fit.high,
+                           fit.n_used, self.n_repeats)  # fmt: skip
 
 
 def _average(values: np.ndarray, geometric: bool) -> np.ndarray:
@@ -297,7 +332,7 @@ def bootstrap_scaling_fit(
     check_int_at_least("n_boot", n_boot, 1)
     fit = scaling_fit(x, _average(values, geometric), low=low, high=high)
     if values.shape[0] == 1:
-        return BootstrapFit(fit, np.zeros(0))
+        return BootstrapFit(fit, np.zeros(0), 1)
     picks = np.random.default_rng(seed).integers(0, values.shape[0], size=(n_boot, values.shape[0]))
     samples = np.array([_fit_or_nan(x, _average(values[p], geometric), low, high) for p in picks])
-    return BootstrapFit(fit, samples)
+    return BootstrapFit(fit, samples, values.shape[0])

@@ -36,7 +36,7 @@ from ._checks import (
     check_positive,
     check_positive_values,
 )
-from .fits import bootstrap_scaling_fit
+from .fits import ExponentFit, bootstrap_scaling_fit
 from .kernels import AbstractKernel, gram, nearest_neighbour_distances
 from .teacher_student import expected_errors, hypersphere, regression_mse, svm_error, teacher_field
 from .typing import Array, Float, PRNGKeyArray, typechecked
@@ -44,7 +44,6 @@ from .typing import Array, Float, PRNGKeyArray, typechecked
 __all__ = [
     "teacher_student_curve",
     "data_curve",
-    "DecayFit",
     "fit_decay",
     "kernel_pca_tail",
     "nearest_neighbour_curve",
@@ -165,26 +164,6 @@ def data_curve(
     return _curve("error" if task == "classification" else "mse", ns, repeats, progress, one_repeat, key)
 
 
-@dataclasses.dataclass(frozen=True)
-class DecayFit:
-    """y ≈ C n^(−b) fitted on [low, high].
-
-    - `exponent`: b (β of a learning curve, 1/d_eff of ⟨δ_min⟩); `prefactor`: C.
-    - `ci_low`, `ci_high`: the bootstrap confidence interval of b (resampling repeats; NaN with one repeat).
-    - `stderr`: the bootstrap standard deviation of b (the least-squares one with one repeat).
-    - `low`, `high`, `n_used`: the window and the number of sizes in it.
-    """
-
-    exponent: float
-    stderr: float
-    ci_low: float
-    ci_high: float
-    prefactor: float
-    low: float
-    high: float
-    n_used: int
-
-
 @typechecked
 def fit_decay(
     curve: xr.DataArray,
@@ -194,7 +173,7 @@ def fit_decay(
     n_boot: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
-) -> DecayFit:
+) -> ExponentFit:
     """Fit mean_repeats(y) ≈ C n^(−b) on `low` ≤ n ≤ `high` by least squares on log–log axes.
 
     `curve` has dims (repeat, n) (or only n). The confidence interval is the percentile bootstrap over
@@ -209,10 +188,7 @@ def fit_decay(
     check_finite("curve", values)
     ns = np.asarray(curve["n"], float)
     boot = bootstrap_scaling_fit(ns, values, low=low, high=high, n_boot=n_boot, seed=seed)
-    fit = boot.fit
-    slope_low, slope_high = boot.interval(confidence)  # of the slope −b
-    return DecayFit(-fit.exponent, boot.stderr, -slope_high, -slope_low, fit.prefactor, fit.low, fit.high,
-                    fit.n_used)  # fmt: skip
+    return boot.exponent_fit(confidence, decay=True)
 
 
 @jax.jit
@@ -261,7 +237,7 @@ class EffectiveDimension:
     d_eff: float
     ci_low: float
     ci_high: float
-    fit: DecayFit
+    fit: ExponentFit
 
 
 @typechecked

@@ -9,7 +9,7 @@ the outputs, ``(P1, P2)``). Three implementations, equal to float precision:
 
 - ``"structured"`` (FCNet and SmallCNN, bare, centered or linearized): Θ = Σ_l s_l² (D_l D_lᵀ) ⊙
   (U_l U_lᵀ) from the per-layer backward signals δ_l and layer inputs ũ_l, and per-example
-  gradients from input patches for the convolutions ([`jamscope._structured_ntk`][jamscope._structured_ntk]);
+  gradients from input patches for the convolutions ([`jamscope._structured_ntk`][jamscope.ntk]);
   no parameter Jacobian at all. P1 P2 Σ_l (in_l + out_l) flops for a dense net.
 - ``"jacobian"``: Jacobian contraction leaf by leaf (the parameters are never raveled into one
   vector), ≈ P1·P2·K²·N flops in matrix products, for any Equinox model; in blocks of patterns

@@ -110,7 +110,7 @@ def test_logarithmic_trajectory_ages_simply():
     assert finite.sum() >= 6
     np.testing.assert_allclose(np.asarray(t_star)[finite], expected[finite], rtol=0.01)
     fit = aging.fit_aging_exponent(T_W, t_star)
-    assert fit.mu == pytest.approx(1.0, abs=0.01) and math.isnan(fit.ci_low)
+    assert fit.exponent == pytest.approx(1.0, abs=0.01) and math.isnan(fit.ci_low)
 
 
 def test_power_law_trajectory_subages():
@@ -119,7 +119,7 @@ def test_power_law_trajectory_subages():
     theta, _ = _trajectory(lambda s: 2.0 * s**0.3)
     t_star = aging.relaxation_time(LAGS, aging.msd(theta, STEPS, T_W, LAGS))
     assert np.all(np.asarray(t_star) < 0.1 * T_W)
-    assert aging.fit_aging_exponent(T_W, t_star).mu == pytest.approx(0.7, abs=0.03)
+    assert aging.fit_aging_exponent(T_W, t_star).exponent == pytest.approx(0.7, abs=0.03)
 
 
 def test_stationary_random_walk_does_not_age():
@@ -129,7 +129,7 @@ def test_stationary_random_walk_does_not_age():
     t_star = aging.relaxation_time(LAGS, aging.msd(theta, STEPS, T_W, LAGS))
     np.testing.assert_allclose(np.exp(np.mean(np.log(np.asarray(t_star)), axis=0)), 1e4, rtol=0.1)
     fit = aging.fit_aging_exponent(T_W, t_star, n_boot=300)
-    assert abs(fit.mu) < 0.03 and fit.ci_low <= 0.0 <= fit.ci_high and fit.n_runs == 8
+    assert abs(fit.exponent) < 0.03 and fit.ci_low <= 0.0 <= fit.ci_high and fit.n_repeats == 8
 
 
 def test_collapse_finds_the_aging_exponent():

@@ -24,11 +24,11 @@ Public names that are not fuzzed, and why:
   config classes are fuzzed).
 - abstract bases: ``diffeo.AbstractDiffeo``, ``kernels.AbstractKernel``, ``losses.AbstractLoss``,
   ``losses.AbstractMarginLoss``, ``nets.AbstractNet``, ``train.AbstractMethod`` (not instantiable).
-- result records (frozen containers built by the package): ``aging.AgingFit``,
+- result records (frozen containers built by the package): ``fits.ExponentFit``,
   ``experiments.aging.Problem``, ``curvature.HessianParts``, ``curvature.SpectrumSummary``,
   ``curvature.SpectralDensity``, ``curvature.LogSpectralDensity``, ``curvature.NEffResult``,
   ``fits.PowerLawFit``, ``fits.ScalingFit``, ``fits.BootstrapFit``, ``jamming.OverlapDistributions``,
-  ``jamming.JammingSearch``, ``end_state.NewtonMinimum``, ``learning_curves.DecayFit``,
+  ``jamming.JammingSearch``, ``end_state.NewtonMinimum``,
   ``learning_curves.EffectiveDimension``, ``ntk.Linearized`` (built by ``linearize``),
   ``experiments.regimes.Crossover``, ``experiments.regimes.FluctuationFits``, ``stability.Stability``,
   ``stability.Perturbations`` (built by ``perturb``), ``train.History``.
@@ -160,10 +160,10 @@ SKIPPED = {
     "end_state.NewtonMinimum",
     "diffeo.AbstractDiffeo", "kernels.AbstractKernel", "losses.AbstractLoss", "losses.AbstractMarginLoss",
     "nets.AbstractNet", "train.AbstractMethod",
-    "aging.AgingFit", "experiments.aging.Problem", "curvature.HessianParts", "curvature.SpectrumSummary",
+    "fits.ExponentFit", "experiments.aging.Problem", "curvature.HessianParts", "curvature.SpectrumSummary",
     "curvature.SpectralDensity", "curvature.LogSpectralDensity", "curvature.NEffResult", "fits.PowerLawFit",
     "fits.ScalingFit", "fits.BootstrapFit", "jamming.OverlapDistributions", "jamming.JammingSearch",
-    "learning_curves.DecayFit", "learning_curves.EffectiveDimension", "ntk.Linearized",
+    "learning_curves.EffectiveDimension", "ntk.Linearized",
     "experiments.regimes.Crossover",
     "experiments.regimes.FluctuationFits", "stability.Stability", "stability.Perturbations", "train.History",
     "losses.MSE", "losses.SoftmaxCrossEntropy", "nets.Frozen", "nets.partition",

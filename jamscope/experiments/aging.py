@@ -30,7 +30,6 @@ from matplotlib.figure import Figure
 
 from .._checks import check_int_at_least, check_positive, check_positive_values
 from ..aging import (
-    AgingFit,
     aging_grid,
     collapse_exponent,
     fit_aging_exponent,
@@ -42,6 +41,7 @@ from ..aging import (
     snapshot_schedule,
 )
 from ..data import Dataset, digits, mnist, ring_mixture
+from ..fits import ExponentFit
 from ..losses import SoftmaxCrossEntropy, error_rate, mean_loss
 from ..nets import MLP, ensemble, mlp_n_params, width_for_params
 from ..train import log_spaced_steps, sgd
@@ -310,7 +310,7 @@ def relaxation_times(results: xr.Dataset, delta_star: float | None = None) -> xr
                         coords={"depth": results["depth"], "t_w": results["t_w"]})  # fmt: skip
 
 
-def _fit_or_none(t_w, t_star, low) -> AgingFit | None:
+def _fit_or_none(t_w, t_star, low) -> ExponentFit | None:
     try:
         return fit_aging_exponent(t_w, t_star, low=low, n_boot=500)
     except ValueError:  # fewer than two finite t* in the window
@@ -318,7 +318,7 @@ def _fit_or_none(t_w, t_star, low) -> AgingFit | None:
 
 
 @typechecked
-def aging_fits(results: xr.Dataset) -> dict[int, AgingFit | None]:
+def aging_fits(results: xr.Dataset) -> dict[int, ExponentFit | None]:
     """μ of each depth (t* ∼ t_w^μ for t_w ≥ `fit_low`, bootstrap over runs); None if t* is not finite at two
     waiting times of the window."""
     low = json.loads(results.attrs["config"])["fit_low"]
@@ -382,7 +382,7 @@ def _aging_text(results: xr.Dataset, fits: dict, collapse: dict) -> str:
         width = int(results["width"].sel(depth=depth))
         fit = fits[depth]
         mu = "no fit (t* not reached)" if fit is None else (
-            f"μ = {fit.mu:.3f} [{fit.ci_low:.3f}, {fit.ci_high:.3f}] on {fit.n_used} t_w")  # fmt: skip
+            f"μ = {fit.exponent:.3f} [{fit.ci_low:.3f}, {fit.ci_high:.3f}] on {fit.n_used} t_w")  # fmt: skip
         accuracy = results["accuracy"].sel(depth=depth).isel(record=-1).values
         under = " (underparametrized: < 0.99)" if accuracy.max() < 0.99 else ""
         test = np.nanmean(results["test_accuracy"].sel(depth=depth).values)
@@ -401,7 +401,7 @@ PAPER_MU = (0.709, 0.017)
 
 
 def _mu_text(fit) -> str:
-    return "no fit" if fit is None else f"μ = {fit.mu:.2f} [{fit.ci_low:.2f}, {fit.ci_high:.2f}]"
+    return "no fit" if fit is None else f"μ = {fit.exponent:.2f} [{fit.ci_low:.2f}, {fit.ci_high:.2f}]"
 
 
 def aging_figure(results: xr.Dataset, t_star: xr.DataArray, fits: dict, collapse: dict) -> Figure:
@@ -420,7 +420,7 @@ def aging_figure(results: xr.Dataset, t_star: xr.DataArray, fits: dict, collapse
     for column, depth in enumerate(depths):
         mean = results["msd"].sel(depth=depth).mean("run").values
         fit = fits.get(depth)
-        mu = fit.mu if fit is not None else collapse.get(depth, 1.0)
+        mu = fit.exponent if fit is not None else collapse.get(depth, 1.0)
         for row, exponent in ((0, 0.0), (1, mu)):
             ax = axes[row, column]
             for shade, w, curve in zip(shades, t_w, mean, strict=True):
@@ -449,7 +449,7 @@ def aging_figure(results: xr.Dataset, t_star: xr.DataArray, fits: dict, collapse
         fit = fits.get(depth)
         if fit is not None:
             shown = t_w[(t_w >= fit.low) & (t_w <= fit.high)]
-            ax.loglog(shown, fit.prefactor * shown**fit.mu, "-", color=colors[depth], lw=1)
+            ax.loglog(shown, fit.prefactor * shown**fit.exponent, "-", color=colors[depth], lw=1)
     ax.set(xlabel=r"$t_w$", ylabel=rf"$t^*$ ($\Delta^*$ = {delta_star:g})", title=r"$t^* \sim t_w^\mu$")
     legend(ax, fontsize=6)
     ax = axes[1, -1]
@@ -457,8 +457,8 @@ def aging_figure(results: xr.Dataset, t_star: xr.DataArray, fits: dict, collapse
     for depth in depths:
         fit = fits.get(depth)
         if fit is not None:
-            ax.errorbar([depth], [fit.mu], yerr=[[fit.mu - fit.ci_low], [fit.ci_high - fit.mu]], fmt="o",
-                        color=colors[depth])  # fmt: skip
+            errors = [[fit.exponent - fit.ci_low], [fit.ci_high - fit.exponent]]
+            ax.errorbar([depth], [fit.exponent], yerr=errors, fmt="o", color=colors[depth])
         ax.plot([depth], [collapse.get(depth, np.nan)], "x", color=colors[depth])
     ax.axhline(1.0, color="k", lw=0.6, ls=":")
     ax.set(xlabel="H", ylabel=r"$\mu$", title="fit (o, 95 % CI) and collapse (x)", xticks=depths)
@@ -536,7 +536,7 @@ def aging_targets(results: dict[str, xr.Dataset]) -> list[Target]:
             size = f"{name}, H = {depth}, P = {count}, {result.sizes['run']} runs"
             interval = None if fit is None else (fit.ci_low, fit.ci_high)
             targets.append(compare("aging", f"μ of t* ∼ t_w^μ, H = {depth}", "003 Fig. 6", PAPER_MU[0],
-                                   None if fit is None else fit.mu, tolerance=2 * PAPER_MU[1],
+                                   None if fit is None else fit.exponent, tolerance=2 * PAPER_MU[1],
                                    interval=interval, size=size, note=stand_in))  # fmt: skip
             if depth in _PAPER_GRADIENT_RMS:
                 paper = _PAPER_GRADIENT_RMS[depth]

@@ -28,10 +28,10 @@ from matplotlib.figure import Figure
 
 from .._checks import check_int_at_least, check_positive, check_positive_values
 from ..data import Dataset, cifar10, digits, mnist
+from ..fits import ExponentFit
 from ..kernels import gram, kernel_named
 from ..learning_curves import (
     TASKS,
-    DecayFit,
     data_curve,
     effective_dimension,
     fit_decay,
@@ -245,7 +245,7 @@ def _compute(config: KernelsConfig, variable: str, where: dict, pool: Dataset, s
     return nearest_neighbour_curve(key, pool.x, ns, repeats=config.nn_repeats).values
 
 
-def _fit_row(curve: xr.DataArray, low: float | int) -> DecayFit | None:
+def _fit_row(curve: xr.DataArray, low: float | int) -> ExponentFit | None:
     try:
         return fit_decay(curve, low=low, n_boot=300)
     except ValueError:  # fewer than two positive values in the window
@@ -253,7 +253,7 @@ def _fit_row(curve: xr.DataArray, low: float | int) -> DecayFit | None:
 
 
 @typechecked
-def teacher_student_fits(results: xr.Dataset, config: KernelsConfig) -> dict[tuple, DecayFit | None]:
+def teacher_student_fits(results: xr.Dataset, config: KernelsConfig) -> dict[tuple, ExponentFit | None]:
     """β of each (teacher, d) curve, fitted for n ≥ `fit_low` (None when nothing positive is left)."""
     curves = results["teacher_student"]
     pairs = [(t, d) for t in config.teachers for d in config.dims]
@@ -278,7 +278,7 @@ def beta_table(results: xr.Dataset, config: KernelsConfig) -> xr.Dataset:
 
 
 @typechecked
-def data_betas(results: xr.Dataset, config: KernelsConfig) -> dict[tuple[str, str], DecayFit | None]:
+def data_betas(results: xr.Dataset, config: KernelsConfig) -> dict[tuple[str, str], ExponentFit | None]:
     """β of each (kernel, task) real-data curve, fitted for n ≥ `data_fit_low`."""
     curves = results["data_error"].rename(data_n="n", data_repeat="repeat")
     return {
@@ -289,7 +289,7 @@ def data_betas(results: xr.Dataset, config: KernelsConfig) -> dict[tuple[str, st
 
 
 @typechecked
-def kpca_beta(results: xr.Dataset, kernel: str, low: int = 10, high_fraction: float = 0.1) -> DecayFit:
+def kpca_beta(results: xr.Dataset, kernel: str, low: int = 10, high_fraction: float = 0.1) -> ExponentFit:
     """β̂ = a − 1 from the kernel-PCA tail (eq. 14) fitted on `low` ≤ ρ ≤ `high_fraction` ñ (the top of
     the spectrum is converged, its end is not: thesis ch. 6 App. J)."""
     tail = results["kpca_tail"].sel(kernel=kernel).rename(rank="n")
