@@ -40,7 +40,9 @@ from matplotlib.ticker import NullFormatter
 
 from .._checks import check_in_range, check_int_at_least, check_positive, check_positive_values
 from ..data import Dataset, cifar10, digits, mnist, stripe
+from ..end_state import FITTED, JAMMED
 from ..fits import ScalingFit, offset_fit, scaling_fit
+from ..jamming import jamming_bracket
 from ..losses import SoftHinge, error_rate
 from ..nets import Centered, FCNet, ensemble, ensemble_outputs, n_params
 from ..ntk import kernel_change, linearize
@@ -288,7 +290,8 @@ class FluctuationFits:
     """The width sweep at fixed α (004): N*, and fits above it.
 
     - `n_star`: the smallest N of the sweep at which at least half of the seeds fitted, with every
-      larger N fitting too (004 §6: the jamming point of the training time used).
+      larger N fitting too (004 §6: the jamming point of the training time used): the bracket of
+      [`jamming_bracket`][jamscope.jamming.jamming_bracket] on P/N.
     - `fluctuation`: ‖F − F̄‖ ∼ N^a for N ≥ `min_ratio` · N* (004 eq. 9 predicts a = −1/4).
     - `error`, `ensemble_error`: ε(N) = ε∞ + B N^(−1/2) for single nets and for the ensemble
       (004 eq. 13), on the same window.
@@ -315,9 +318,16 @@ def fluctuation_fits(stats: xr.Dataset, config: RegimesConfig, min_ratio: float 
     [`FluctuationFits`][jamscope.experiments.regimes.FluctuationFits]."""
     sweep = width_sweep(stats, config)
     n = sweep["n_params"].values.astype(float)
-    fits = sweep["fitted"].values >= 0.5
-    jammed = np.flatnonzero(~fits)
-    n_star = float(n[jammed[-1] + 1]) if jammed.size and jammed[-1] + 1 < n.size else float(n[0])
+    # the bracket rule of jamming.jamming_bracket on P/N, with "not fitted by half the nets within the
+    # step budget" on the jammed side (004 §6: the jamming point of the training time used)
+    codes = np.where(sweep["fitted"].values >= 0.5, FITTED, JAMMED)
+    if np.all(codes == FITTED):
+        n_star = float(n[0])  # every width fits: N* is at most the smallest
+    else:
+        ratio_fitted, _ = jamming_bracket(config.n_train / n, codes)
+        if not math.isfinite(ratio_fitted):
+            raise ValueError("the largest widths of the sweep do not fit: no N* below them")
+        n_star = config.n_train / ratio_fitted
     low = min_ratio * n_star
     return FluctuationFits(
         n_star,
