@@ -13,10 +13,8 @@ from jamscope import nets
 from jamscope import regimes as observables
 from jamscope.experiments import regimes, run
 
-TINY = regimes.RegimesConfig(
-    n_train=40, n_test=30, widths=(4,), scaled_scales=(0.1, 10.0), fluctuation_widths=(2,),
-    seeds=2, steps=300, kernel_points=10,
-)  # fmt: skip
+TINY = regimes.SMOKE
+"""The smoke preset (P = 30, h = 4): the CLI's kill-and-resume test runs the same programs."""
 
 
 def test_plan_covers_both_grids_once_and_a_linearized_reference_per_width():
@@ -49,7 +47,7 @@ def test_config_is_validated():
 def test_tiny_sweep_runs_and_resumes(tmp_path, monkeypatch):
     results = run(TINY, tmp_path, progress=False)["regimes"]
     assert results.sizes["point"] == len(regimes.plan(TINY)) and results.sizes["seed"] == 2
-    assert results["outputs"].shape == (results.sizes["point"], 2, 30)
+    assert results["outputs"].shape == (results.sizes["point"], 2, TINY.n_test)
     network = results["kind"].values == "network"
     assert np.all(np.isfinite(results["kernel_change"].values[network]))
     assert np.all(np.isnan(results["kernel_change"].values[~network]))
