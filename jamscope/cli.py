@@ -227,7 +227,6 @@ def _run(args: argparse.Namespace) -> None:
             raise _UserError(
                 f"--only: expected experiments among {', '.join(EXPERIMENTS)}, got {unknown or 'none'}"
             )
-        jax.config.update("jax_enable_x64", True)
         targets = reproduce(
             args.only, args.preset, args.out, mesh=_mesh(args.devices), progress=not args.quiet
         )

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import jax
 import xarray as xr
 from jax.sharding import Mesh
 
@@ -166,15 +167,19 @@ class Experiment(abc.ABC):
 def run(config, out: str | os.PathLike, *, mesh: Mesh | None = None, progress: bool = True) -> Results:
     """Run (or resume) the experiment whose configuration `config` is (e.g. ``regimes.QUICK``):
     each point is computed once and stored under ``out/<name>/``; the assembled results are written
-    to ``out/<stem>.nc`` and returned (file stem → Dataset). `mesh`: split each seed ensemble over
-    these devices (None: vmap on one device)."""
+    to ``out/<stem>.nc`` and returned (file stem → Dataset). The process's precision is part of a
+    point's key when it is not the experiment's default (`Experiment.float64`). `mesh`: split each
+    seed ensemble over these devices (None: vmap on one device)."""
     experiment = experiment_of(config)
     out = Path(out)
     store = ResultStore(out / experiment.name)
     points = experiment.points(config)
     if not points:
         raise ValueError(f"the {experiment.name} plan is empty")
-    keyed = [(experiment.point_key(config, point), config.seed) for point in points]
+    # a point computed at another precision than the experiment's default is another point
+    x64 = bool(jax.config.jax_enable_x64)
+    precision = {} if x64 == experiment.float64 else {"float64": x64}
+    keyed = [(experiment.point_key(config, point) | precision, config.seed) for point in points]
     prepared: dict[str, Any] = {}
 
     def compute(key_config: dict, seed: int) -> xr.Dataset:
@@ -271,9 +276,10 @@ def reproduce(
     mesh: Mesh | None = None,
     progress: bool = True,
 ) -> list[Target]:
-    """Run each experiment of `names` at `preset` into ``out/<name>/`` (resumable), draw its figures,
-    and write ``out/reproduction.md`` and ``out/reproduction.json``: every target of every experiment
-    with the paper's value, the measured one, the size used and the verdict."""
+    """Run each experiment of `names` at `preset` into ``out/<name>/`` (resumable), in its default
+    precision (float64, or float32 for diffeo and aging: the process-wide setting is changed), draw
+    its figures, and write ``out/reproduction.md`` and ``out/reproduction.json``: every target of
+    every experiment with the paper's value, the measured one, the size used and the verdict."""
     out = Path(out)
     targets: list[Target] = []
     for name in names:
@@ -282,6 +288,7 @@ def reproduce(
             raise ValueError(f"{name} has no preset {preset!r}; it has {', '.join(experiment.presets)}")
         config = experiment.presets[preset]
         folder = out / name
+        jax.config.update("jax_enable_x64", experiment.float64)  # the experiment's own precision
         results = run(config, folder, mesh=mesh if experiment.trains_networks else None,
                       progress=progress)  # fmt: skip
         experiment.report(config, results, folder)

@@ -224,7 +224,7 @@ def _run_point(
     coords = {
         "kind": ("point", [kind]), "width": ("point", [width]), "alpha": ("point", [alpha]),
         "scaled_alpha": ("point", [alpha * math.sqrt(width)]), "n_params": ("point", [n]),
-        "wall_time": ("point", [float(history.wall_time[-1])]), "seed": np.arange(config.seeds),
+        "seed": np.arange(config.seeds),
     }  # fmt: skip
     return xr.Dataset(variables, coords=coords)
 
