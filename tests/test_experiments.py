@@ -68,3 +68,26 @@ def test_points_of_different_string_widths_concatenate_whole():
 
     merged = _base.concat_points([piece("network"), piece("linearized")], "point")
     assert merged["kind"].values.tolist() == ["network", "linearized"] and not merged.attrs
+
+
+def test_a_point_at_another_precision_than_the_default_has_its_own_key(monkeypatch):
+    import jax
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def capture(store, points, compute, progress=True):
+        seen.append(points)
+        raise Stop
+
+    monkeypatch.setattr(_base, "run_points", capture)
+    for x64 in (True, False):  # kernels compute in float64 by default
+        jax.config.update("jax_enable_x64", x64)
+        with pytest.raises(Stop):
+            ex.run(kernels.SMOKE, "unused")
+    default, other = seen
+    assert all("float64" not in config for config, _ in default)
+    assert all(config["float64"] is False for config, _ in other)
+    assert [c for c, _ in default] == [{k: v for k, v in c.items() if k != "float64"} for c, _ in other]
