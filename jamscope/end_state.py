@@ -56,7 +56,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._checks import check_finite, check_int_at_least, check_positive, check_trailing_shape
-from ._hessian import hessian
+from .curvature import hessian
 from .data import Dataset
 from .losses import AbstractMarginLoss, mean_loss
 from .nets import AbstractNet, activation_function, partition

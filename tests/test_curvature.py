@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from jax.flatten_util import ravel_pytree
 
 from jamscope import data, losses, nets
-from jamscope._fc_hessian import supports as fc_supports
-from jamscope._hessian import (
+from jamscope.curvature._fc_hessian import supports as fc_supports
+from jamscope.curvature._hessian import (
     HessianParts,
     decompose,
     h0vp,
@@ -31,7 +31,7 @@ from jamscope._hessian import (
     spectrum,
     summarize,
 )
-from jamscope._neff import n_eff, tangent_matrix
+from jamscope.curvature._neff import n_eff, tangent_matrix
 
 BINARY_LOSSES = {
     "quadratic_hinge": losses.QuadraticHinge(margin=0.5),

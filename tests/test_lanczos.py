@@ -1,4 +1,4 @@
-"""Matrix-free spectra (jamscope._lanczos): Lanczos extreme eigenvalues, Hutchinson trace, SLQ densities.
+"""Matrix-free spectra (curvature._lanczos): Lanczos extreme eigenvalues, Hutchinson trace, SLQ densities.
 
 Oracles are dense float64 symmetric matrices A = Q diag(λ) Qᵀ with a Haar-random orthogonal Q and a
 chosen spectrum λ, so every estimate is compared with the known eigenvalues.
@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import wasserstein_distance
 
-from jamscope._lanczos import (
+from jamscope.curvature._lanczos import (
     LogSpectralDensity,
     SpectralDensity,
     log_spectral_density,

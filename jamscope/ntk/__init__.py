@@ -9,7 +9,7 @@ the outputs, ``(P1, P2)``). Three implementations, equal to float precision:
 
 - ``"structured"`` (FCNet and SmallCNN, bare, centered or linearized): Θ = Σ_l s_l² (D_l D_lᵀ) ⊙
   (U_l U_lᵀ) from the per-layer backward signals δ_l and layer inputs ũ_l, and per-example
-  gradients from input patches for the convolutions ([`jamscope._structured_ntk`][jamscope.ntk]);
+  gradients from input patches for the convolutions ([`jamscope.ntk`][jamscope.ntk]);
   no parameter Jacobian at all. P1 P2 Σ_l (in_l + out_l) flops for a dense net.
 - ``"jacobian"``: Jacobian contraction leaf by leaf (the parameters are never raveled into one
   vector), ≈ P1·P2·K²·N flops in matrix products, for any Equinox model; in blocks of patterns
@@ -36,19 +36,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _structured_ntk as structured
-from ._checks import (
+from .._checks import (
     check_finite,
     check_inputs,
     check_int_at_least,
     check_positive,
     check_same_dtype,
 )
-from ._flat import chunked
-from .data import Dataset
-from .nets import AbstractNet, Frozen, n_params, partition
-from .regression import kernel_regression
-from .typing import Array, Float, MatVec, PyTree, typechecked
+from .._flat import chunked
+from ..data import Dataset
+from ..nets import AbstractNet, Frozen, n_params, partition
+from ..regression import kernel_regression
+from ..typing import Array, Float, MatVec, PyTree, typechecked
+from . import _structured as structured
 
 __all__ = [
     "ntk",

@@ -22,7 +22,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from .nets import AbstractNet, FCNet, SmallCNN, activation_function, unwrap
+from ..nets import AbstractNet, FCNet, SmallCNN, activation_function, unwrap
 
 __all__ = ["supports", "layer_factors", "kernel_from_factors", "structured_ntk"]
 

@@ -14,7 +14,7 @@ above become contractions over the output index.
 The dense route never differentiates the loss twice: H0 = Jᵀ diag(ℓ″/(α²P)) J is a matmul of the
 Jacobian J = ∂F/∂θ, and Hp is the Hessian of the scalar θ ↦ Σ_μ c_μ F(x_μ; θ) with the weights
 c_μ = ℓ′_μ/(α²P) frozen. For an [`FCNet`][jamscope.nets.FCNet] (bare or centered) Hp is assembled
-from layer blocks in closed form ([`jamscope._fc_hessian`][jamscope.curvature], ≈ 3 P N² flops
+from layer blocks in closed form (the layer blocks of `curvature._fc_hessian`, ≈ 3 P N² flops
 in matrix products); for any other network it is taken forward-over-reverse on blocks of basis
 tangents (≈ 12 P N² flops, the cost of ``jax.hessian``). Both are accumulated over chunks of
 patterns, so memory stays at O(N²) + O(chunk · N).
@@ -32,8 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _fc_hessian as fc_hessian
-from ._checks import (
+from .._checks import (
     check_finite,
     check_float64,
     check_inputs,
@@ -43,11 +42,12 @@ from ._checks import (
     check_trailing_shape,
     is_concrete,
 )
-from ._flat import batched, chunked, flat_model
-from .data import Dataset
-from .losses import AbstractLoss
-from .nets import AbstractNet, n_params
-from .typing import Array, Float, Int, MatVec, typechecked
+from .._flat import batched, chunked, flat_model
+from ..data import Dataset
+from ..losses import AbstractLoss
+from ..nets import AbstractNet, n_params
+from ..typing import Array, Float, Int, MatVec, typechecked
+from . import _fc_hessian as fc_hessian
 
 __all__ = [
     "HessianParts",
@@ -254,7 +254,7 @@ def decompose(
     For the quadratic hinge ℓ′ = −y Δ₊ and ℓ″ = θ(Δ): H0 = (1/P) Σ_{μ∈m} ∇Δ_μ∇Δ_μᵀ is PSD with rank
     ≤ N_Δ and Hp = (1/P) Σ_{μ∈m} Δ_μ ∇∇Δ_μ (000 eq. 3, 000 App. B). H0 uses the Jacobian of a chunk
     of patterns (a matmul). Hp of an FCNet comes from its layer blocks
-    ([`jamscope._fc_hessian`][jamscope.curvature]); for other networks it is forward-over-reverse
+    (the layer blocks of `curvature._fc_hessian`); for other networks it is forward-over-reverse
     on `block_size` basis tangents at a time (``lax.map`` over blocks of the identity). Both are
     accumulated over chunks of `chunk_size` patterns: memory O(N²) + O(chunk_size · N) +
     O(block_size · chunk_size · activations).

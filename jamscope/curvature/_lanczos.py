@@ -2,7 +2,7 @@
 
 Every function here sees the operator A (N × N, symmetric) only through its product
 ``matvec(v) = A v`` on vectors of length N, e.g. the Hessian-, H0- or Hp-vector products of
-[`jamscope._hessian`][jamscope.curvature], so that N ≈ 10⁶ parameters never needs an N × N matrix.
+[`jamscope.curvature`][jamscope.curvature], so that N ≈ 10⁶ parameters never needs an N × N matrix.
 
 - [`top_eigenvalues`][jamscope.curvature.top_eigenvalues]: Lanczos with full reorthogonalisation,
   A Q ≈ Q T with Q (N × m) orthonormal and T (m × m) tridiagonal; the Ritz values (eigenvalues of T)
@@ -46,8 +46,8 @@ import jax.numpy as jnp
 import numpy as np
 from matfree import decomp, stochtrace
 
-from ._checks import check_finite, check_int_at_least, check_positive, is_concrete
-from .typing import Array, Float, MatVec, PRNGKeyArray, typechecked
+from .._checks import check_finite, check_int_at_least, check_positive, is_concrete
+from ..typing import Array, Float, MatVec, PRNGKeyArray, typechecked
 
 __all__ = [
     "SpectralDensity",

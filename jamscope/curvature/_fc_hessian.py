@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .nets import MLP, AbstractNet, FCNet, activation_function, unwrap
+from ..nets import MLP, AbstractNet, FCNet, activation_function, unwrap
 
 __all__ = ["supports", "fc_hp"]
 

@@ -28,6 +28,10 @@ Example (float64, a few seconds on a laptop):
 
 from typing import Literal
 
+from ..data import Dataset
+from ..losses import AbstractLoss
+from ..nets import AbstractNet
+from ..typing import MatVec, typechecked
 from ._hessian import (
     HessianParts,
     SpectrumSummary,
@@ -52,10 +56,6 @@ from ._lanczos import (
     trace_estimate,
 )
 from ._neff import NEffResult, n_eff, tangent_matrix
-from .data import Dataset
-from .losses import AbstractLoss
-from .nets import AbstractNet
-from .typing import MatVec, typechecked
 
 __all__ = [
     "HessianParts", "SpectrumSummary", "SpectralDensity", "LogSpectralDensity", "NEffResult",

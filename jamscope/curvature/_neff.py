@@ -23,16 +23,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import (
+from .._checks import (
     as_float64,
     check_inputs,
     check_int_at_least,
     check_positive,
 )
-from ._flat import chunked, flat_model
-from .data import Dataset
-from .nets import AbstractNet, n_params
-from .typing import Array, Float, Int, typechecked
+from .._flat import chunked, flat_model
+from ..data import Dataset
+from ..nets import AbstractNet, n_params
+from ..typing import Array, Float, Int, typechecked
 
 __all__ = ["NEffResult", "n_eff", "tangent_matrix"]
 
