@@ -37,6 +37,8 @@ __all__ = [
     "MLP",
     "SmallCNN",
     "Centered",
+    "Linearized",
+    "linearize",
     "Frozen",
     "unwrap",
     "activation_function",
@@ -489,6 +491,49 @@ class Centered(AbstractNet):
     def __call__(self, x: Float[Array, "*input"]) -> Float[Array, "*out"]:
         initial = jax.lax.stop_gradient(self.initial.value(x))
         return self.alpha * (self.model(x) - initial)
+
+
+@final
+class Linearized(AbstractNet):
+    """The model linearized in its weights at w₀ (thesis ch. 3 §2; 004 App. C eq. 15):
+
+        F_lin(w, x) = F(w₀, x) + ∇_w F(w₀, x) · (w − w₀)
+
+    Trainable leaves: `params` (w, starting at w₀); the model at w₀ is [`Frozen`][jamscope.nets.Frozen].
+    Its NTK is the initial Θ_0 at every w, so training it with the network's loss and dynamics is
+    training the frozen kernel: the lazy limit α√h → ∞. The output scale (α of a `Centered` model)
+    is the wrapped model's, so the α-rescaled loss is unchanged. Build it with
+    [`linearize`][jamscope.nets.linearize].
+    """
+
+    params: PyTree
+    initial: Frozen
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.initial.value.input_shape
+
+    @property
+    def n_outputs(self) -> int:
+        return self.initial.value.n_outputs
+
+    @property
+    def output_scale(self) -> float | Float[Array, "*K"]:
+        return self.initial.value.output_scale
+
+    def __call__(self, x: Float[Array, "*input"]) -> Float[Array, "*out"]:
+        params0, static = partition(self.initial.value)
+        params0 = jax.lax.stop_gradient(params0)
+        delta = jax.tree.map(lambda w, w0: w - w0, self.params, params0)
+        value, tangent = jax.jvp(lambda p: eqx.combine(p, static)(x), (params0,), (delta,))
+        return value + tangent
+
+
+@typechecked
+def linearize(model: AbstractNet) -> Linearized:
+    """[`Linearized`][jamscope.nets.Linearized] at the current weights of `model` (w = w₀: equal to
+    `model` there)."""
+    return Linearized(partition(model)[0], Frozen(model))
 
 
 @typechecked

@@ -29,7 +29,7 @@ Public names that are not fuzzed, and why:
   ``curvature.SpectralDensity``, ``curvature.LogSpectralDensity``, ``curvature.NEffResult``,
   ``fits.PowerLawFit``, ``fits.ScalingFit``, ``fits.BootstrapFit``, ``jamming.OverlapDistributions``,
   ``jamming.JammingSearch``, ``end_state.NewtonMinimum``,
-  ``learning_curves.EffectiveDimension``, ``ntk.Linearized`` (built by ``linearize``),
+  ``learning_curves.EffectiveDimension``, ``nets.Linearized`` (built by ``linearize``),
   ``experiments.regimes.Crossover``, ``experiments.regimes.FluctuationFits``, ``stability.Stability``,
   ``stability.Perturbations`` (built by ``perturb``), ``train.History``.
 - no arguments to fuzz: ``losses.MSE``, ``losses.SoftmaxCrossEntropy``; ``nets.Frozen`` and
@@ -163,7 +163,7 @@ SKIPPED = {
     "fits.ExponentFit", "experiments.aging.Problem", "curvature.HessianParts", "curvature.SpectrumSummary",
     "curvature.SpectralDensity", "curvature.LogSpectralDensity", "curvature.NEffResult", "fits.PowerLawFit",
     "fits.ScalingFit", "fits.BootstrapFit", "jamming.OverlapDistributions", "jamming.JammingSearch",
-    "learning_curves.EffectiveDimension", "ntk.Linearized",
+    "learning_curves.EffectiveDimension", "nets.Linearized",
     "experiments.regimes.Crossover",
     "experiments.regimes.FluctuationFits", "stability.Stability", "stability.Perturbations", "train.History",
     "losses.MSE", "losses.SoftmaxCrossEntropy", "nets.Frozen", "nets.partition",
@@ -748,7 +748,7 @@ case("ntk.ntk_operator", ntk.ntk_operator, lambda: dict(model=O(f_()["fc"]), x=A
 case("ntk.kernel_change", ntk.kernel_change,
      lambda: dict(model_t=O(f_()["fc"], bad=(f_()["mlp"],)), model_0=O(f_()["fc"]), x=A(f_()["x"])),
      x=("model_t", "model_0"), model_t=("model_0",))
-case("ntk.linearize", ntk.linearize, lambda: dict(model=O(f_()["fc"])))
+case("nets.linearize", nets.linearize, lambda: dict(model=O(f_()["fc"])))
 case("ntk.ntk_regression", ntk.ntk_regression,
      lambda: dict(model=O(f_()["fc"]), data=O(f_()["data"], bad=(f_()["other_data"],)),
                   x_test=A(f_()["x"][:2]), ridge=R(0.0, open_low=False)),

@@ -169,7 +169,7 @@ def test_ntk_rejects_bad_inputs():
 def test_linearized_model_equals_the_model_at_w0_and_has_a_constant_kernel(seed, alpha):
     key = jax.random.PRNGKey(seed)
     model = nets.Centered(nets.FCNet(key, 3, 5, 2, "softplus", bias_scale=0.3), alpha)
-    lin = ntk.linearize(model)
+    lin = nets.linearize(model)
     x = jax.random.normal(jax.random.fold_in(key, 1), (6, 3))
     assert nets.n_params(lin) == nets.n_params(model) and lin.output_scale == alpha
     np.testing.assert_allclose(nets.outputs(lin, x), nets.outputs(model, x), atol=1e-12 * max(alpha, 1.0))
@@ -195,7 +195,8 @@ def test_trained_linearized_model_converges_to_ridgeless_ntk_regression():
     key = jax.random.PRNGKey(6)
     ds = data.random_sphere(key, 8, 10, n_test=5)
     model = nets.Centered(nets.FCNet(jax.random.fold_in(key, 1), 10, 64, 1, "tanh"), 1.0)
-    trained, history = train.gradient_flow(ntk.linearize(model), losses.MSE(), ds, steps=3000, progress=False)
+    lin = nets.linearize(model)
+    trained, history = train.gradient_flow(lin, losses.MSE(), ds, steps=3000, progress=False)
     assert float(history.loss[-1]) < 1e-16
     expected = ntk.ntk_regression(model, ds, ds.x_test)
     np.testing.assert_allclose(nets.outputs(trained, ds.x_test), expected, atol=1e-8)

@@ -13,7 +13,7 @@ Two grids share one resumable sweep (one netCDF file, keyed by (kind, width, α)
   the jamming point N* to N ≫ N*;
 
 and for every width of the regimes grid the **linearized** model
-([`jamscope.ntk.Linearized`][jamscope.ntk.Linearized]) trained the same way: the frozen-NTK
+([`jamscope.nets.Linearized`][jamscope.nets.Linearized]) trained the same way: the frozen-NTK
 (lazy, α√h → ∞) reference of thesis ch. 3 Fig. 3b. Every point is a vmapped ensemble of `seeds`
 independent initializations (the same ones for every α at a width).
 
@@ -44,8 +44,8 @@ from ..end_state import FITTED, JAMMED
 from ..fits import ScalingFit, offset_fit, scaling_fit
 from ..jamming import jamming_bracket
 from ..losses import SoftHinge, error_rate
-from ..nets import Centered, FCNet, ensemble, ensemble_outputs, n_params
-from ..ntk import kernel_change, linearize
+from ..nets import Centered, FCNet, ensemble, ensemble_outputs, linearize, n_params
+from ..ntk import kernel_change
 from ..regimes import ensemble_statistics, relative_weight_change
 from ..train import gradient_flow
 from ..typing import PRNGKeyArray, typechecked

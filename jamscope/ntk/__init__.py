@@ -23,13 +23,13 @@ Memory is bounded by blocks in every route, so P = 10⁴ runs on a CPU.
 [`ntk_operator`][jamscope.ntk.ntk_operator] is the matrix-free v ↦ Θ v on a training set.
 
 [`kernel_change`][jamscope.ntk.kernel_change] is ‖Θ_t − Θ_0‖_F / ‖Θ_0‖_F (thesis ch. 3 Fig. 5a,
-001 Fig. 4), ∝ 1/(α√h) in the lazy regime. [`Linearized`][jamscope.ntk.Linearized] is the model
+001 Fig. 4), ∝ 1/(α√h) in the lazy regime. [`Linearized`][jamscope.nets.Linearized] is the model
 linearized at w₀, F_lin(w, x) = F(w₀, x) + ∇_w F(w₀, x) · (w − w₀) (thesis ch. 3 §2, 004 App. C): its
 NTK is Θ_0 at every w, and trained it gives the lazy (frozen-kernel) limit to compare against.
 """
 
 import math
-from typing import Literal, final
+from typing import Literal
 
 import equinox as eqx
 import jax
@@ -45,9 +45,9 @@ from .._checks import (
 )
 from .._flat import chunked
 from ..data import Dataset
-from ..nets import AbstractNet, Frozen, n_params, partition
+from ..nets import AbstractNet, Linearized, n_params, partition
 from ..regression import kernel_regression
-from ..typing import Array, Float, MatVec, PyTree, typechecked
+from ..typing import Array, Float, MatVec, typechecked
 from . import _structured as structured
 
 __all__ = [
@@ -56,8 +56,6 @@ __all__ = [
     "ntk_vector_product",
     "ntk_operator",
     "kernel_change",
-    "Linearized",
-    "linearize",
     "ntk_regression",
 ]
 
@@ -159,7 +157,7 @@ def _ntk_jacobian(model, x1, x2, chunk, keep_x2):
 
 
 def _tangent_model(model: AbstractNet) -> AbstractNet:
-    """The model with the same Jacobian as `model`: a [`Linearized`][jamscope.ntk.Linearized]
+    """The model with the same Jacobian as `model`: a [`Linearized`][jamscope.nets.Linearized]
     model's is that of its initial model at every w."""
     return model.initial.value if isinstance(model, Linearized) else model
 
@@ -339,49 +337,6 @@ def kernel_change(
 
 # ----------------------------------------------------------------------------------------------
 # Linearized model
-
-
-@final
-class Linearized(AbstractNet):
-    """The model linearized in its weights at w₀ (thesis ch. 3 §2; 004 App. C eq. 15):
-
-        F_lin(w, x) = F(w₀, x) + ∇_w F(w₀, x) · (w − w₀)
-
-    Trainable leaves: `params` (w, starting at w₀); the model at w₀ is [`Frozen`][jamscope.nets.Frozen].
-    Its NTK is the initial Θ_0 at every w, so training it with the network's loss and dynamics is
-    training the frozen kernel: the lazy limit α√h → ∞. The output scale (α of a `Centered` model)
-    is the wrapped model's, so the α-rescaled loss is unchanged. Build it with
-    [`linearize`][jamscope.ntk.linearize].
-    """
-
-    params: PyTree
-    initial: Frozen
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return self.initial.value.input_shape
-
-    @property
-    def n_outputs(self) -> int:
-        return self.initial.value.n_outputs
-
-    @property
-    def output_scale(self) -> float | Float[Array, "*K"]:
-        return self.initial.value.output_scale
-
-    def __call__(self, x: Float[Array, "*input"]) -> Float[Array, "*out"]:
-        params0, static = partition(self.initial.value)
-        params0 = jax.lax.stop_gradient(params0)
-        delta = jax.tree.map(lambda w, w0: w - w0, self.params, params0)
-        value, tangent = jax.jvp(lambda p: eqx.combine(p, static)(x), (params0,), (delta,))
-        return value + tangent
-
-
-@typechecked
-def linearize(model: AbstractNet) -> Linearized:
-    """[`Linearized`][jamscope.ntk.Linearized] at the current weights of `model` (w = w₀: equal to
-    `model` there)."""
-    return Linearized(partition(model)[0], Frozen(model))
 
 
 @typechecked

@@ -13,7 +13,7 @@ in) flops instead of P1 P2 · out · in for the Jacobian contraction. For a conv
 per-example weight gradient s_l Σ_p δ_l,p ⊗ ũ_l,p is formed from the input patches (one batched
 product, no per-example convolution transposes) and contracted. δ_l comes from one backward pass
 per pattern through additive offsets on the preactivations. For a [`Centered`][jamscope.nets.Centered]
-model δ is multiplied by α (f₀ is frozen). (A [`Linearized`][jamscope.ntk.Linearized] model has the
+model δ is multiplied by α (f₀ is frozen). (A [`Linearized`][jamscope.nets.Linearized] model has the
 NTK of its initial model at every w: `jamscope.ntk` passes that model here.)
 """
 
