@@ -23,7 +23,7 @@ P/N = 3.8; 4 seeds each) trained (i) with the paper's schedule, lr 10⁻⁴ ÷ 1
 (ii) at a held rate, each run stopping at its certified end state
 ([`EndCriterion`][jamscope.end_state.EndCriterion]; a run stopped with every unsatisfied pattern
 on dead units is frozen, [`mark_frozen`][jamscope.end_state.mark_frozen]): at 000's lr 10⁻⁴, and at
-10⁻³, the rate of the CPU presets (`sweep.QUICK`, a documented departure). Printed per run: the
+10⁻³, the rate of the CPU presets (`experiments.jamming.QUICK`, a documented departure). Printed per run: the
 outcome and the steps of both, and the loss and N_Δ of both at their ends; per rate, the median
 ratio of steps, the speed-up for the same outcome (a run that (ii) leaves undecided or frozen has
 none; a run that (i) leaves unfitted counts as jammed, as in 000).

@@ -1,18 +1,15 @@
-"""The `jamscope` command (options generated from the configurations, presets, one-line errors), a
-SIGKILLed run resuming to the same results, and the examples."""
+"""The `jamscope` command (options generated from the configurations, presets, one-line errors) and
+the examples (the kill-and-resume test is tests/test_resume.py)."""
 
 import dataclasses
 import runpy
-import signal
 import subprocess
 import sys
-import time
 import typing
 from pathlib import Path
 
 import jax
 import pytest
-import xarray as xr
 
 from jamscope import cli, io
 from jamscope import experiments as ex
@@ -145,37 +142,6 @@ def test_examples_reach_their_experiment_with_the_smoke_preset(command, tmp_path
     assert called["config"] == experiment.presets["smoke"]
     if experiment.trains_networks:  # by default the seed ensembles are split over every device (4 here)
         assert called["mesh"].size == jax.device_count() == 4
-
-
-def _smoke(command: str, out: Path) -> list[str]:
-    return [sys.executable, "-m", "jamscope.cli", command, "--smoke", "--quiet", "--out", str(out)]
-
-
-def _kill_after_the_first_point(command: str, out: Path) -> int:
-    """Run ``jamscope <command> --smoke`` in a subprocess and SIGKILL it as soon as its first point is
-    stored; return how many points were stored."""
-    process = subprocess.Popen(_smoke(command, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    store, deadline = out / command, time.monotonic() + 300
-    while process.poll() is None and time.monotonic() < deadline:
-        if store.exists() and list(store.glob("[!.]*.nc")):
-            process.send_signal(signal.SIGKILL)
-        time.sleep(0.05)
-    assert process.wait() == -signal.SIGKILL, "the run ended before it was killed"
-    return len(list(store.glob("[!.]*.nc")))
-
-
-@pytest.mark.parametrize("command", ["regimes", "kernels"])
-def test_a_sigkilled_run_resumes_to_the_uninterrupted_results(command, tmp_path):
-    """The store keeps every finished point: a run killed (SIGKILL) after its first point and run
-    again ends with the same results file as a run never interrupted."""
-    experiment = ex.experiment_named(command)
-    stored = _kill_after_the_first_point(command, tmp_path / "killed")
-    assert 1 <= stored < len(experiment.points(experiment.presets["smoke"]))
-    for out in ("killed", "whole"):
-        run = subprocess.run(_smoke(command, tmp_path / out), capture_output=True, text=True, timeout=600)
-        assert run.returncode == 0, run.stderr[-2000:]
-    resumed, whole = (xr.load_dataset(tmp_path / out / f"{command}.nc") for out in ("killed", "whole"))
-    xr.testing.assert_identical(resumed, whole)
 
 
 def test_hessian_example_runs_in_smoke_mode(tmp_path):
