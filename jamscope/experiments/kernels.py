@@ -14,7 +14,6 @@ Each part (one teacher and d, one kernel and task, …) is one point of the expe
 """
 
 import dataclasses
-import json
 import math
 from pathlib import Path
 from typing import Literal, final
@@ -135,9 +134,6 @@ class KernelsConfig:
             raise ValueError(f"`data` must be digits, mnist or cifar10, got {self.data!r}")
         if self.data_sigma is not None:
             check_positive("data_sigma", self.data_sigma)
-
-    def to_attrs(self) -> dict[str, str]:
-        return {"config": json.dumps(dataclasses.asdict(self), sort_keys=True)}
 
 
 QUICK = KernelsConfig()
