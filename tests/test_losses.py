@@ -115,3 +115,18 @@ def test_bad_labels_and_hyper_parameters_are_named():
         losses.objective(losses.SoftmaxCrossEntropy(), multi, x, jnp.array([0, 1, 3]))
     with pytest.raises(ValueError, match="scalar-output"):
         losses.objective(losses.QuadraticHinge(), multi, x, jnp.array([1.0, 1.0, -1.0]))
+
+
+def test_the_error_rate_counts_wrong_signs_and_wrong_classes_by_hand():
+    """y f ≤ 0 is an error (f = 0 included, 000 Fig. 6c); with class labels, argmax ≠ y. Batches of
+    models give one rate each."""
+    y = jnp.array([1.0, 1.0, -1.0])
+    f = jnp.array([[0.5, -0.2, 0.0], [1.0, 2.0, -3.0]])
+    np.testing.assert_array_equal(losses.misclassified(f, y), [[False, True, True], [False, False, False]])
+    np.testing.assert_allclose(losses.error_rate(f, y), [2 / 3, 0.0])
+    logits = jnp.array([[0.1, 0.9, 0.0], [2.0, 1.0, 0.0]])  # predicted classes 1 and 0
+    np.testing.assert_allclose(losses.error_rate(logits, jnp.array([1, 2])), 0.5)
+    with pytest.raises(ValueError, match="`f` must have shape"):
+        losses.error_rate(f[:, :2], y)
+    with pytest.raises(ValueError, match="`y` must hold binary labels"):
+        losses.error_rate(f, jnp.array([1.0, 0.0, -1.0]))
