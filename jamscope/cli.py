@@ -219,8 +219,7 @@ def _mesh(n_devices: int | None):
 
 
 def _run(args: argparse.Namespace) -> None:
-    from .experiments import EXPERIMENTS, experiment_named, reproduce, run
-    from .experiments._base import reproduction_markdown
+    from .experiments import EXPERIMENTS, experiment_named, reproduce, reproduction_markdown, run
 
     if args.command == "reproduce":
         unknown = [name for name in args.only if name not in EXPERIMENTS]

@@ -324,10 +324,11 @@ def fluctuation_fits(stats: xr.Dataset, config: RegimesConfig, min_ratio: float 
     if np.all(codes == FITTED):
         n_star = float(n[0])  # every width fits: N* is at most the smallest
     else:
-        ratio_fitted, _ = jamming_bracket(config.n_train / n, codes)
+        ratio = config.n_train / n
+        ratio_fitted, _ = jamming_bracket(ratio, codes)
         if not math.isfinite(ratio_fitted):
             raise ValueError("the largest widths of the sweep do not fit: no N* below them")
-        n_star = config.n_train / ratio_fitted
+        n_star = float(n[ratio == ratio_fitted][0])  # the width whose P/N is the bracket's end
     low = min_ratio * n_star
     return FluctuationFits(
         n_star,
