@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs unit clean
+.PHONY: demo test lint docs suite clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,21 +22,20 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site
 
-unit: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+# The suite builds the documentation too (tests/test_site.py: the strict build, every tutorial
+# executed, then checks over the built site), first, on one of the two workers; `make docs` builds it
+# alone. XLA compiles dominate the tests and the executed tutorials on a CPU, and many programs are
+# compiled again and again (each train() call builds fresh closures; the docs repeat the tests' shapes):
+# JAX's persistent compilation cache, shared by the workers and the docs build, compiles each once.
+suite: export JAX_COMPILATION_CACHE_DIR := $(CURDIR)/.cache/jax
+suite: export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS := 0
+suite: export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES := 0
+suite: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
-# XLA compiles dominate the tests and the executed tutorials on a CPU, and many programs are compiled
-# again and again (each train() call builds fresh closures; the docs repeat the tests' shapes): JAX's
-# persistent compilation cache, shared by the pytest workers and the docs build, compiles each once.
-# The suite and the docs build run side by side: neither keeps both cores busy on its own (measured:
-# 1.7 and 1.3 cores on average), so together they finish sooner; each one's output is printed whole
-# when it ends.
-test: export JAX_COMPILATION_CACHE_DIR := $(CURDIR)/.cache/jax
-test: export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS := 0
-test: export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES := 0
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(MAKE) --no-print-directory --output-sync=target -j2 unit docs
+	$(MAKE) --no-print-directory suite
 
 clean:
 	rm -rf $(VENV) out site .cache

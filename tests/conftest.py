@@ -44,6 +44,13 @@ def pytest_sessionstart(session):
         shutil.rmtree(session.config.rootpath / _FUZZ_COUNTS, ignore_errors=True)
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """Run the documentation build (tests/test_site.py, minutes) first: xdist hands out whole files
+    in this order (`--dist loadfile --no-loadscope-reorder` in the Makefile), so the longest file
+    starts at once instead of ending the run on one busy worker."""
+    items.sort(key=lambda item: item.path.name != "test_site.py")
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """Print the number of cases tests/test_fuzz.py tried per function (written by each worker)."""
     import json
