@@ -17,7 +17,8 @@ neural networks*).
   [`gradient_norm_rms`][jamscope.aging.gradient_norm_rms] (003 Fig. A.3), and
   [`hessian_spectra`][jamscope.aging.hessian_spectra] at chosen snapshots (003 Fig. 7, A.1).
 
-The objective is eq. 1, L_D(θ) = −(1/N) Σ_n ln softmax(a_n)_{k_n} + λ‖θ‖² with λ‖θ‖² on every parameter
+The objective is eq. 1, $L_D(θ) = -\\frac{1}{N} \\sum_n \\ln \\mathrm{softmax}(a_n)_{k_n} + λ‖θ‖^2$ with
+λ‖θ‖² on every parameter
 (biases included, as eq. 1 is written): its gradient and Hessian here include the L2 term (+2λθ, +2λI).
 003 calls the number of parameters P and the number of data N; here N is the length of θ.
 """

@@ -10,13 +10,16 @@ deforms an image as `[τx](s) = x(s − τ(s))` (§2.1). Conventions, fixed once
 - **Image axes**: images are ``(C, H, W)``; u runs along the columns (W, horizontal), v along the rows
   (H, vertical). A field array is ``(2, H, W)``: ``field[0]`` = τ_u, ``field[1]`` = τ_v.
 - **Grid**: pixel k sits at s_k = k/(n − 1), so the first and last rows and columns lie on the frame,
-  where τ = 0 exactly (the authors' public code, ``notes/diffeo.md`` §1.2).
+  where τ = 0 exactly (as in the authors' public code, pcsl-epfl/diffeomorphism).
 - **Units**: fields are in pixels, n τ for an n × n image (pixel size 1/n, the convention of eqs. 3,
   8 and 14).
 - **Cutoff**: the modes i, j ≥ 1 with i² + j² ≤ c² (the text after eq. 2), not the public code's
   √(i² + j²) < c + 1/2. c = 3 keeps (1,1), (1,2), (2,1), (2,2); c < √2 keeps nothing, so c ≥ √2.
+  The public code's `cut` keeps the modes of jamscope's √(cut² + cut):
+  [`cutoff_from_reference`][jamscope.diffeo.cutoff_from_reference].
 - **δ**: eq. 3, δ² = (π/4) n² T ln c (large-c asymptote); ``exact=True`` gives the App. B sum
-  δ² = (n² T/2) Σ_{i²+j²≤c²} 1/(i² + j²), which is what [`rms_displacement`][jamscope.diffeo.rms_displacement]
+  $δ^2 = \\frac{n^2 T}{2} \\sum_{i^2+j^2≤c^2} \\frac{1}{i^2 + j^2}$, which is what
+  [`rms_displacement`][jamscope.diffeo.rms_displacement]
   measures on average.
 """
 
@@ -39,6 +42,9 @@ __all__ = [
     "AbstractDiffeo",
     "MaxEntDiffeo",
     "deform",
+    "random_deform",
+    "RandomDiffeo",
+    "cutoff_from_reference",
     "smoothed",
     "temperature_range",
     "typical_displacement",
@@ -240,6 +246,133 @@ def deform(
 
 
 @typechecked
+def cutoff_from_reference(cut: float | int) -> float:
+    """The jamscope cutoff that keeps the modes of the public code's (pcsl-epfl/diffeomorphism) `cut`.
+
+    The public code keeps i, j ∈ {1, …, cut} with √(i² + j²) < cut + ½; i² + j² being an integer,
+    that is i² + j² ≤ ⌈(cut + ½)²⌉ − 1, the modes of `MaxEntDiffeo` with c = √(⌈(cut + ½)²⌉ − 1),
+    which is √(cut² + cut) for an integer cut (√12 ≈ 3.46 for cut = 3). The band of
+    [`temperature_range`][jamscope.diffeo.temperature_range] and δ of eq. 3 take ln c: pass them
+    the public code's `cut` to reproduce its numbers, and this cutoff to `MaxEntDiffeo`.
+    """
+    if not (math.isfinite(cut) and cut >= 1):
+        raise ValueError(f"`cut` must be a finite number ≥ 1 (no mode is kept below), got {cut!r}")
+    return math.sqrt(math.ceil((cut + 0.5) ** 2) - 1)
+
+
+def _image_count(images: Array) -> int:
+    count = math.prod(images.shape[:-3])
+    if count == 0:
+        raise ValueError(f"`images` must hold at least one image, got shape {images.shape}")
+    return count
+
+
+@typechecked
+def random_deform(
+    key: PRNGKeyArray,
+    images: Float[Array, "*batch C n n"],
+    temperature: float | Float[Array, ""],
+    cutoff: float | int,
+    interpolation: Interpolation = "bilinear",
+) -> Float[Array, "*batch C n n"]:
+    """τx with a new field of `MaxEntDiffeo(temperature, cutoff)` for every image, in one call (the
+    public code's ``deform(img, T, cut)``, with jamscope's cutoff: see
+    [`cutoff_from_reference`][jamscope.diffeo.cutoff_from_reference])."""
+    batch, n = images.shape[:-3], images.shape[-1]
+    count = _image_count(images)
+    fields = MaxEntDiffeo(temperature, cutoff).sample(key, n, count=count)
+    fields = fields.reshape(batch + (2, n, n)).astype(images.dtype)
+    return deform(images, fields, interpolation)
+
+
+@final
+class RandomDiffeo(AbstractDiffeo):
+    """Random deformations for training loops: every call draws, for each image, a cutoff c uniformly
+    from `cutoffs`, a temperature in that cutoff's band of
+    [`temperature_range`][jamscope.diffeo.temperature_range],
+
+        T = T_min(c) + (T_max(c) − T_min(c)) u,   u ~ Beta(a, b),   a + b = `concentration`, a/b = `bias`,
+
+    and a field of `MaxEntDiffeo(T, c)`, then deforms the image (thesis ch. 4 §2). The default
+    a = b = 1 draws T uniformly in the band; a larger `concentration` peaks it, a `bias` above 1
+    moves it towards T_max (the public code's augmentation uses the same two numbers, s = a + b and
+    r = a/b, for its temperatures). As an `AbstractDiffeo`, `sample` gives the fields themselves
+    (for [`stability`][jamscope.stability.stability], say). Jit-compatible: the modes are those of
+    the largest cutoff, masked per field.
+
+    **Arguments:**
+
+    - `cutoffs`: the cutoffs to draw from, each ≥ √2 (jamscope's convention).
+    - `concentration`, `bias`: the Beta law of u, both > 0.
+    - `interpolation`: as in [`deform`][jamscope.diffeo.deform].
+    """
+
+    cutoffs: tuple[float, ...] = eqx.field(static=True)
+    concentration: float = eqx.field(static=True)
+    bias: float = eqx.field(static=True)
+    interpolation: str = eqx.field(static=True)
+
+    @typechecked
+    def __init__(
+        self,
+        cutoffs: tuple[float | int, ...],
+        *,
+        concentration: float = 2.0,
+        bias: float = 1.0,
+        interpolation: Interpolation = "bilinear",
+    ):
+        if not cutoffs or not all(math.isfinite(c) and c >= _MIN_CUTOFF for c in cutoffs):
+            raise ValueError(f"`cutoffs` must be a non-empty tuple of finite numbers ≥ √2, got {cutoffs!r}")
+        check_positive("concentration", concentration)
+        check_positive("bias", bias)
+        self.cutoffs = tuple(float(c) for c in cutoffs)
+        self.concentration, self.bias, self.interpolation = float(concentration), float(bias), interpolation
+
+    def bands(self, n: int) -> Float[np.ndarray, "K 2"]:
+        """(T_min, T_max) of every cutoff for n × n images; refuses an empty band."""
+        bands = np.array([temperature_range(n, c) for c in self.cutoffs])
+        empty = [c for c, (low, high) in zip(self.cutoffs, bands, strict=True) if low > high]
+        if empty:
+            raise ValueError(
+                f"the temperature band T_min < T_max is empty for the cutoffs {empty} at n = {n} "
+                "(thesis ch. 4 Fig. 1): use smaller `cutoffs`"
+            )
+        return bands
+
+    @typechecked
+    def sample(self, key: PRNGKeyArray, n: int, count: int | None = None) -> Float[Array, "*count 2 n n"]:
+        """One field ``(2, n, n)`` (pixels) or `count` of them, each with its own (c, T)."""
+        _check_size(n)
+        if count is not None and count < 1:
+            raise ValueError(f"`count` must be an integer ≥ 1, got {count}")
+        number = 1 if count is None else count
+        dtype = jnp.zeros(()).dtype
+        bands = jnp.asarray(self.bands(n), dtype)
+        top = MaxEntDiffeo(0.0, max(self.cutoffs))
+        squares = jnp.asarray((_modes(top.cutoff) ** 2).sum(axis=1), dtype)
+        k_cut, k_temp, k_coef = jax.random.split(key, 3)
+        which = jax.random.randint(k_cut, (number,), 0, len(self.cutoffs))
+        a = self.concentration * self.bias / (1 + self.bias)
+        u = jax.random.beta(k_temp, a, self.concentration - a, (number,), dtype)
+        temperature = bands[which, 0] + (bands[which, 1] - bands[which, 0]) * u
+        kept = squares[None, :] <= jnp.asarray(self.cutoffs, dtype)[which, None] ** 2 * (1 + 1e-12)
+        std = jnp.where(kept, jnp.sqrt(temperature[:, None] / squares[None, :]), 0.0)
+        noise = jax.random.normal(k_coef, (number, 2, squares.shape[0]), dtype)
+        fields = jax.vmap(lambda c: top.field(c, n))(std[:, None, :] * noise)
+        return fields[0] if count is None else fields
+
+    @typechecked
+    def __call__(
+        self, key: PRNGKeyArray, images: Float[Array, "*batch C n n"]
+    ) -> Float[Array, "*batch C n n"]:
+        """Deform every image of `images` with its own (c, T, τ)."""
+        check_finite("images", images)
+        batch, n = images.shape[:-3], images.shape[-1]
+        fields = self.sample(key, n, count=_image_count(images)).astype(images.dtype)
+        return deform(images, fields.reshape(batch + (2, n, n)), self.interpolation)
+
+
+@typechecked
 def smoothed(
     images: Float[Array, "*batch C H W"], interpolation: Interpolation = "bilinear"
 ) -> Float[Array, "*batch C H W"]:
@@ -277,7 +410,8 @@ def typical_displacement(
     temperature: float | int, cutoff: float | int, n: int, *, exact: bool = False
 ) -> float:
     """δ in pixels: eq. 3, δ = (n/2) √(π T ln c), the large-c asymptote (the thesis's and the public
-    code's convention); ``exact=True``: the App. B spatial average δ² = (n² T/2) Σ_{i²+j²≤c²} 1/(i² + j²)
+    code's convention); ``exact=True``: the App. B spatial average
+    $δ^2 = \\frac{n^2 T}{2} \\sum_{i^2+j^2≤c^2} \\frac{1}{i^2 + j^2}$
     for the modes actually kept (smaller at small c: 0.59× the asymptote at c = 3)."""
     _check_size(n)
     check_positive("temperature", temperature, allow_zero=True)

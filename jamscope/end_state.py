@@ -20,7 +20,8 @@ physical observable (N*, N_Δ/N at the jump, spectra and gaps near jamming):
     L = 0.071 where Adam goes on to 0.05).
   - the *Newton test* ([`newton_minimum`][jamscope.end_state.newton_minimum]), for smooth
     activations: trust-region Newton steps on the dense Hessian polish the weights to a point with
-    ‖∇L‖ ≤ `gradient_tol` · F, F = (1/P) Σ_{μ∈m} Δ_μ ‖∇Δ_μ‖ the sum of the forces (the net force is
+    ‖∇L‖ ≤ `gradient_tol` · F, $F = \\frac{1}{P} \\sum_{μ∈m} Δ_μ ‖∇Δ_μ‖$ the sum of the forces (the net
+    force is
     a vanishing fraction of the forces: force balance), and no Hessian eigenvalue below
     −`curvature_tol` · λ_max (a minimum, not a saddle; thesis ch. 2: for smooth ρ the stable states
     have H ⪰ 0).
@@ -229,7 +230,7 @@ def frozen_patterns(loss: AbstractMarginLoss, model: AbstractNet, data: Dataset)
     ρ(z) = 0 and ρ′(z) = 0 at its preactivation z (a ReLU unit with z ≤ 0; never tanh or softplus).
     Above a dead layer the network sees only biases, so f(x_μ) and ∇_θ f(x_μ) do not depend on
     x_μ: every pattern dead at layer ℓ has the same output and the same gradient, which vanishes
-    along every weight and bias up to layer ℓ (f = B^{(L+1)}, the output bias, when ℓ = L). Such
+    along every weight and bias up to layer ℓ ($f = B^{(L+1)}$, the output bias, when ℓ = L). Such
     patterns cannot be satisfied one by one: patterns of both labels dead at one layer share one
     output, and no weight can tell them apart (000 §I: the counting needs the output sensitive to
     the weights).

@@ -108,8 +108,8 @@ def power_law_fit(
 ) -> PowerLawFit:
     """Maximum-likelihood exponent a of ρ(x) ∝ x^a on a window, with a bootstrap error (000 Fig. 8).
 
-    With u = log(x/low) ∈ [0, s], s = log(high/low), the truncated density is ∝ e^{(a+1)u} and the
-    likelihood equation is mean(u) = E_a[u] = s/(1 − e^{−(a+1)s}) − 1/(a+1), solved for a by
+    With u = log(x/low) ∈ [0, s], s = log(high/low), the truncated density is ∝ e^((a+1)u) and the
+    likelihood equation is mean(u) = E_a[u] = s/(1 − e^(−(a+1)s)) − 1/(a+1), solved for a by
     Brent's method. Unlike a least-squares line through a log–log histogram, this uses every value
     and no bins. The window defaults to the `quantiles` of the positive values (the small-x side,
     where 000's critical power laws live); only values inside it are used. `stderr` is the standard

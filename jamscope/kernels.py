@@ -9,7 +9,8 @@ Conventions (thesis ch. 6 §3 and App. E eq. 25): K(x, x′) = k(‖x − x′�
 (K_ν the modified Bessel function of the second kind; ν = 1/2 is Laplace, ν → ∞ Gaussian). α is the
 exponent of the decay of the Fourier transform k̂(w) ∼ ‖w‖^(−α) in d dimensions, which fixes the
 learning-curve exponent of Theorem 1 ([`predicted_beta`][jamscope.teacher_student.predicted_beta]).
-`spectral_density` is that transform, k̂(w) = ∫_{ℝ^d} e^(−i w·x) k(‖x‖) dx (Rasmussen & Williams eq.
+`spectral_density` is that transform, $\\hat k(w) = \\int_{ℝ^d} e^{-i w·x} k(‖x‖)\\, dx$ (Rasmussen &
+Williams eq.
 4.15 for Matérn), used by the lattice oracle of eq. 39.
 
 [`gram`][jamscope.kernels.gram] evaluates K(x_μ, y_ν) by blocks of rows, so that only the result and
@@ -64,7 +65,8 @@ class AbstractKernel(eqx.Module):
 
     @abc.abstractmethod
     def spectral_density(self, w: np.ndarray, d: int) -> np.ndarray:
-        """k̂(‖w‖) = ∫_{ℝ^d} e^(−i w·x) k(‖x‖) dx at the frequencies' norms `w` (NumPy, float64)."""
+        """$\\hat k(‖w‖) = \\int_{ℝ^d} e^{-i w·x} k(‖x‖)\\, dx$ at the frequencies' norms `w` (NumPy,
+        float64)."""
 
 
 @eqx.filter_jit
@@ -251,7 +253,8 @@ def _nearest(x, block_size):
 
 @typechecked
 def nearest_neighbour_distances(x: Float[Array, "n d"], *, block_size: int = 512) -> Float[Array, " n"]:
-    """δ_min(x_μ) = min_{ν ≠ μ} ‖x_μ − x_ν‖ for every point (thesis ch. 6 §7, eq. 15), by blocks of rows.
+    """$δ_{\\min}(x_μ) = \\min_{ν ≠ μ} ‖x_μ - x_ν‖$ for every point (thesis ch. 6 §7, eq. 15), by blocks of
+    rows.
 
     Computed in float64 whatever the dtype of `x` (`ValueError` when float64 is off): the blocks use
     ‖x‖² + ‖x′‖² − 2x·x′, which cancels in float32 for close points (4000 evenly spaced points on

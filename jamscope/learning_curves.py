@@ -8,7 +8,8 @@
 - [`fit_decay`][jamscope.learning_curves.fit_decay]: y ∼ C n^(−b) on a window of n, least squares on
   log–log axes of the mean over repeats, with a bootstrap over repeats. β = b for error curves;
   d_eff = 1/b for ⟨δ_min⟩ (eq. 15).
-- [`kernel_pca_tail`][jamscope.learning_curves.kernel_pca_tail]: Σ_{ρ ≥ n} (Z·φ_ρ)² (eq. 14), whose decay
+- [`kernel_pca_tail`][jamscope.learning_curves.kernel_pca_tail]: $\\sum_{ρ ≥ n} (Z·φ_ρ)^2$ (eq. 14), whose
+decay
   n^(1−a) predicts β = a − 1 (eq. 12).
 - [`nearest_neighbour_curve`][jamscope.learning_curves.nearest_neighbour_curve] and
   [`effective_dimension`][jamscope.learning_curves.effective_dimension]: ⟨δ_min⟩(n) ∼ n^(−1/d_eff) (§7).
@@ -200,7 +201,8 @@ def _tail(k, z):
 
 @typechecked
 def kernel_pca_tail(k: Float[Array, "n n"], z: Float[Array, " n"]) -> Float[Array, " n"]:
-    """T(ρ) = Σ_{ρ′ ≥ ρ} (Z·φ_ρ′)², ρ = 1 … ñ (thesis ch. 6 eq. 14), φ_ρ the unit eigenvectors of the Gram
+    """$T(ρ) = \\sum_{ρ' ≥ ρ} (Z·φ_{ρ'})^2$, ρ = 1 … ñ (thesis ch. 6 eq. 14), φ_ρ the unit eigenvectors of
+    the Gram
     matrix 𝕂_S by decreasing eigenvalue (uncentered kernel PCA, eq. 13).
 
     If (Z·φ_ρ)² ∼ ρ^(−a), T(n) ∼ n^(1−a) and the predicted learning-curve exponent is β = a − 1 (eq. 12):

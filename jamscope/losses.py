@@ -158,7 +158,7 @@ class LinearHinge(AbstractMarginLoss):
 
 @final
 class SoftHinge(AbstractMarginLoss):
-    """ℓ = sp_β(ε − y f) = ln(1 + e^{β(ε − y f)})/β, the soft hinge of thesis ch. 3 §2 (β = 20, ε = 1).
+    """ℓ = sp_β(ε − y f) = ln(1 + e^(β(ε − y f)))/β, the soft hinge of thesis ch. 3 §2 (β = 20, ε = 1).
 
     φ′ = s(βΔ) with s the logistic function, φ″ = β s(βΔ)(1 − s(βΔ)).
     """
@@ -185,9 +185,9 @@ class SoftHinge(AbstractMarginLoss):
 
 @final
 class CrossEntropy(AbstractMarginLoss):
-    """Binary cross-entropy ℓ = ln(1 + e^{−y f}) (000 §II, 001 eq. 4).
+    """Binary cross-entropy ℓ = ln(1 + e^(−y f)) (000 §II, 001 eq. 4).
 
-    Written as φ(Δ) = ln(1 + e^{Δ}) with Δ = −y f; `margin` (default 0) only decides which
+    Written as φ(Δ) = ln(1 + e^Δ) with Δ = −y f; `margin` (default 0) only decides which
     patterns count as unsatisfied (Δ + margin > 0, i.e. y f < margin; 0: the misclassified ones).
     """
 
@@ -238,8 +238,9 @@ class MSE(AbstractLoss):
 
 @final
 class MultiClassHinge(AbstractLoss):
-    """ℓ_μ = (1/K) Σ_c max(0, ε − t_{μc} f_{μc})², t = +1 for the label, −1 otherwise: 000 eq. 10
-    (L = (1/(K P)) Σ_{μ,c} Δ_{μc}² θ(Δ_{μc}) with K = 10), without the ½ of the binary hinge.
+    """$ℓ_μ = \\frac{1}{K} \\sum_c \\max(0, ε - t_{μc} f_{μc})^2$, t = +1 for the label, −1 otherwise: 000
+    eq. 10
+    ($L = \\frac{1}{KP} \\sum_{μ,c} Δ_{μc}^2\\, θ(Δ_{μc})$ with K = 10), without the ½ of the binary hinge.
 
     ℓ′_c = −2 t_c max(0, Δ_c)/K and ℓ″ = 2 diag(θ(Δ_c))/K. A pattern is unsatisfied when any Δ_c > 0.
     """
@@ -275,7 +276,7 @@ class MultiClassHinge(AbstractLoss):
 
 @final
 class SoftmaxCrossEntropy(AbstractLoss):
-    """ℓ_μ = −ln softmax(f_μ)_{y_μ} (003 §2). ℓ′ = p − e_y, ℓ″ = diag(p) − p pᵀ; unsatisfied:
+    """$ℓ_μ = -\\ln \\mathrm{softmax}(f_μ)_{y_μ}$ (003 §2). ℓ′ = p − e_y, ℓ″ = diag(p) − p pᵀ; unsatisfied:
     misclassified (argmax f ≠ y)."""
 
     multiclass: ClassVar[bool] = True

@@ -78,7 +78,7 @@ def _raw_activation(name: str, softplus_beta: float) -> Callable[[Array], Array]
 
 @typechecked
 def unit_variance_prefactor(activation: ActivationName, softplus_beta: float = 5.0) -> float:
-    """Prefactor a = (E_{z~N(0,1)}[ρ(z)²])^{-1/2} that gives unit-variance preactivations.
+    """Prefactor $a = (\\mathbb{E}_{z∼N(0,1)}[ρ(z)^2])^{-1/2}$ that gives unit-variance preactivations.
 
     Thesis ch. 3 eq. (10): σ(x) = a sp_β(x) with a ≈ 1.404 for β = 5 "in order to have
     preactivations of unit variance at initialization"; the same rule gives √2 for ReLU. Computed
@@ -102,7 +102,7 @@ def activation_function(
     activation: ActivationName, softplus_beta: float = 5.0, normalize: bool = True
 ) -> Callable[[Array], Array]:
     """The activation σ = a ρ, with a from [`unit_variance_prefactor`][jamscope.nets.unit_variance_prefactor]
-    when `normalize` (else a = 1): relu, tanh, softplus sp_β(x) = ln(1 + e^{βx})/β, or linear."""
+    when `normalize` (else a = 1): relu, tanh, softplus sp_β(x) = ln(1 + e^(βx))/β, or linear."""
     rho = _raw_activation(activation, softplus_beta)
     a = unit_variance_prefactor(activation, softplus_beta) if normalize else 1.0
     return lambda x: a * rho(x)
@@ -156,7 +156,7 @@ class FCNet(AbstractNet):
     - `softplus_beta`: sharpness β of the softplus (5 in thesis ch. 3).
     - `bias_scale`: β ≥ 0 multiplying the standard-normal biases.
     - `init`: ``"gaussian"`` (standard normal) or ``"orthogonal"``.
-    - `normalize_activation`: multiply ρ by (E ρ(z)²)^{-1/2}.
+    - `normalize_activation`: multiply ρ by (E ρ(z)²)^(−1/2).
     - `dtype`: parameter dtype (default: JAX's default float).
     """
 

@@ -1,6 +1,7 @@
 """Observables of the lazy/feature regimes and of output fluctuations (thesis ch. 3, 001, 004): the
 relative change of the weights during training, and the statistics of an ensemble of independently
-initialized networks (the mean predictor F̄, its error, the variance of the outputs).
+initialized networks (the mean predictor F̄, its error, the variance of the outputs), and the
+conversion of the α-trick's scale and time from the authors' public code (feature_lazy).
 
 The sweep over (h, α√h) and over widths that measures them is the experiment
 [`jamscope.experiments.regimes`][jamscope.experiments.regimes] (``jamscope regimes``).
@@ -16,7 +17,12 @@ from .losses import error_rate
 from .nets import AbstractNet, flat_params
 from .typing import Array, Float, typechecked
 
-__all__ = ["relative_weight_change", "ensemble_statistics"]
+__all__ = [
+    "relative_weight_change",
+    "ensemble_statistics",
+    "scale_from_feature_lazy",
+    "time_from_feature_lazy",
+]
 
 
 @typechecked
@@ -29,6 +35,33 @@ def relative_weight_change(model: AbstractNet, initial: AbstractNet) -> Float[Ar
             f"`model` and `initial` must have the same parameters, got {w.shape} and {w_0.shape}"
         )
     return jnp.linalg.norm(w - w_0) / jnp.linalg.norm(w_0)
+
+
+def _check_code_arguments(alpha: float, width: int) -> None:
+    if not (math.isfinite(alpha) and alpha > 0):
+        raise ValueError(f"`alpha` must be a finite number > 0, got {alpha!r}")
+    if width < 1:
+        raise ValueError(f"`width` must be an integer ≥ 1, got {width!r}")
+
+
+@typechecked
+def scale_from_feature_lazy(alpha: float, width: int) -> float:
+    """The output scale α of [`Centered`][jamscope.nets.Centered] (thesis ch. 3's α) for the public
+    code's (mariogeiger/feature_lazy) ``--alpha`` at width h: the code scales the output by α_code/h
+    and the loss by 1/α_code, the article by α/√h and 1/α², so α = α_code/√h. The code's α_code is
+    the α√h of jamscope's phase diagrams (``jamscope regimes``'s `scaled_scales`)."""
+    _check_code_arguments(alpha, width)
+    return alpha / math.sqrt(width)
+
+
+@typechecked
+def time_from_feature_lazy(time: float, alpha: float, width: int) -> float:
+    """The gradient-flow time t of jamscope (and of thesis ch. 3) for the public code's time t_code
+    at ``--alpha`` α_code and width h: t_code/h = t/(√h α), so t = α_code t_code/h."""
+    _check_code_arguments(alpha, width)
+    if not (math.isfinite(time) and time >= 0):
+        raise ValueError(f"`time` must be a finite number ≥ 0, got {time!r}")
+    return alpha * time / width
 
 
 def _error_of(outputs: xr.DataArray, y: xr.DataArray) -> xr.DataArray:

@@ -123,7 +123,7 @@ def invariant_perturbations(
     key: PRNGKeyArray, x: Float[Array, "P d"], noise_norm: float, n_informative: int = 1
 ) -> Perturbations:
     """The probes of the stripe model (thesis ch. 4 §6, eq. 6): ν isotropic in the invariant directions
-    x_⊥ = (x_{k+1}, …, x_d) and η isotropic in all d directions, both of norm `noise_norm`; the first
+    $x_⊥ = (x_{k+1}, …, x_d)$ and η isotropic in all d directions, both of norm `noise_norm`; the first
     `n_informative` = k coordinates are x_∥. [`stability_of`][jamscope.stability.stability_of] then
     gives R_f of eq. 6 (and D_f, G_f with the same denominator ⟨‖f(x) − f(z)‖²⟩)."""
     check_nonempty("x", x)

@@ -217,9 +217,10 @@ def lattice_mse(
     """E MSE of eq. 39 (thesis ch. 6 App. F): the L-periodic teacher and student, training points on the
     regular lattice of n = `n_side`^d points (spacing δ = L/n_side), a uniform test point.
 
-    With k̂ the Fourier transform on ℝ^d (`spectral_density`) and F*(w) = Σ_{m ∈ ℤ^d} F(w + 2πm/δ),
-    E MSE = L^(−d) Σ_{w ∈ (2π/L)ℤ^d ∩ ℬ} [k̂_T* − 2 (k̂_T k̂_S)*/k̂_S* + k̂_T* (k̂_S²)*/(k̂_S*)²],
-    the kernels being the periodizations Σ_{m ∈ ℤ^d} k(x + mL). The alias sums are truncated at
+    With k̂ the Fourier transform on ℝ^d (`spectral_density`) and $F^*(w) = \\sum_{m ∈ ℤ^d} F(w + 2πm/δ)$,
+    $E\\,\\mathrm{MSE} = L^{-d} \\sum_{w ∈ (2π/L)ℤ^d ∩ ℬ} [\\hat k_T^* - 2 (\\hat k_T \\hat k_S)^*/\\hat k_S^*
+    \\;+\\; \\hat k_T^* (\\hat k_S^2)^*/(\\hat k_S^*)^2]$,
+    the kernels being the periodizations $\\sum_{m ∈ ℤ^d} k(x + mL)$. The alias sums are truncated at
     |w_i| < π `aliases`/δ (default: about 2²⁰ frequencies in all); the truncation lowers the result by a
     relative ≈ c/aliases for a Laplace kernel (c ≈ 0.1 at σ = 0.2 L, d = 2). To compare lattice sizes,
     pass the same `aliases` to each call.

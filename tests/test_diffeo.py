@@ -293,3 +293,78 @@ def test_median_max_xi_follows_eq_13_up_to_a_prefactor_and_admissibility():
         assert float(jnp.mean(xi < 1)) > 0.5
         hot = diffeo.max_xi(diffeo.MaxEntDiffeo(3 * t_max, cutoff).sample(KEY, n, count=400))
         assert float(jnp.mean(hot < 1)) < 0.5
+
+
+# -------------------------------------------------------------------------------------------------
+# Coming from the public code (pcsl-epfl/diffeomorphism)
+
+
+@pytest.mark.parametrize("cut", range(1, 21))
+def test_cutoff_from_reference_keeps_the_public_codes_modes(cut):
+    """The public code keeps i, j ∈ {1, …, cut} with √(i² + j²) < cut + ½ (enumerated here by that
+    rule); `MaxEntDiffeo` with `cutoff_from_reference(cut)` = √(cut² + cut) keeps the same set."""
+    reference = {(i, j) for i in range(1, cut + 1) for j in range(1, cut + 1) if math.hypot(i, j) < cut + 0.5}
+    cutoff = diffeo.cutoff_from_reference(cut)
+    assert cutoff == pytest.approx(math.sqrt(cut * cut + cut), rel=1e-15)
+    if cutoff >= math.sqrt(2):
+        assert {tuple(m) for m in np.asarray(diffeo.MaxEntDiffeo(1.0, cutoff).modes)} == reference
+    # at equal nominal c, jamscope keeps fewer modes (c = 3: 4 against the public code's 8)
+    if cut >= 2:
+        assert len(diffeo.MaxEntDiffeo(1.0, cut).modes) < len(reference)
+    with pytest.raises(ValueError, match="`cut`"):
+        diffeo.cutoff_from_reference(0.5)
+
+
+def test_random_deform_is_deform_with_fields_drawn_from_the_same_key():
+    x = images(0, (5, 2, 12, 12))
+    fields = diffeo.MaxEntDiffeo(2e-3, 3).sample(KEY, 12, count=5)
+    np.testing.assert_array_equal(diffeo.random_deform(KEY, x, 2e-3, 3), diffeo.deform(x, fields))
+    one = diffeo.random_deform(KEY, x[0], 2e-3, 3, "nearest")
+    assert one.shape == x[0].shape
+    np.testing.assert_array_equal(diffeo.random_deform(KEY, x, 0.0, 3), x)
+
+
+def _sine_coefficients(fields, cutoff, n):
+    """Least-squares sine coefficients (count, 2, M) of fields on the modes i² + j² ≤ c², by an
+    independent NumPy basis n sin(jπ s_row) sin(iπ s_col)."""
+    s = np.linspace(0.0, 1.0, n)
+    modes = [(i, j) for i in range(1, n) for j in range(1, n) if i * i + j * j <= cutoff * cutoff]
+    sine = lambda k: np.sin(np.pi * k * s)  # noqa: E731
+    basis = np.stack([n * np.outer(sine(j), sine(i)).ravel() for i, j in modes], 1)
+    flat = np.asarray(fields).reshape(fields.shape[0] * 2, n * n).T
+    coefficients = np.linalg.lstsq(basis, flat, rcond=None)[0].T.reshape(fields.shape[0], 2, len(modes))
+    return coefficients, np.array([i * i + j * j for i, j in modes], float)
+
+
+def test_random_diffeo_draws_a_cutoff_and_a_temperature_in_its_band_per_field():
+    """Cutoffs (2, 5) drawn with probability ½ each: a field has no mode beyond 2² + 1 or some;
+    with u ~ Beta(30, 10) (concentration 40, bias 3) the equipartition estimate
+    T̂ = ⟨(i² + j²) C²⟩ over the kept modes averages to T_min + 0.75 (T_max − T_min)."""
+    n, count = 16, 600
+    augment = diffeo.RandomDiffeo((2, 5), concentration=40.0, bias=3.0)
+    fields = augment.sample(KEY, n, count=count)
+    coefficients, squares = _sine_coefficients(fields, 5, n)
+    beyond = np.abs(coefficients[:, :, squares > 4]).max(axis=(1, 2))
+    small = beyond < 1e-9
+    assert abs(small.mean() - 0.5) < 5 * math.sqrt(0.25 / count)
+    assert np.all(beyond[~small] > 1e-6)
+    for cutoff, members in ((2, small), (5, ~small)):
+        kept = squares <= cutoff * cutoff
+        estimate = (coefficients[members][:, :, kept] ** 2 * squares[kept]).mean(axis=(1, 2))
+        low, high = diffeo.temperature_range(n, cutoff)
+        spread = np.sqrt(1 / kept.sum() + 0.068**2) * high  # χ² of 2M modes and the Beta's width
+        assert abs(estimate.mean() - (low + 0.75 * (high - low))) < 5 * spread / math.sqrt(members.sum())
+    x = images(1, (4, 3, n, n))
+    out = augment(KEY, x)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    np.testing.assert_array_equal(out, diffeo.deform(x, augment.sample(KEY, n, count=4)))
+    np.testing.assert_allclose(jax.jit(augment)(KEY, x), out, rtol=1e-12, atol=1e-12)
+
+
+def test_random_diffeo_refuses_bad_cutoffs_and_empty_bands():
+    with pytest.raises(ValueError, match="`cutoffs`"):
+        diffeo.RandomDiffeo((1.0, 3))
+    with pytest.raises(ValueError, match="`cutoffs`"):
+        diffeo.RandomDiffeo(())
+    with pytest.raises(ValueError, match="empty"):
+        diffeo.RandomDiffeo((3, 40)).sample(KEY, 8)

@@ -183,3 +183,23 @@ def test_relative_weight_change_is_the_relative_distance_of_the_parameters():
     np.testing.assert_allclose(observables.relative_weight_change(a, a), 0.0)
     with pytest.raises(ValueError, match="same parameters"):
         observables.relative_weight_change(nets.FCNet(jax.random.PRNGKey(0), 3, 5, 1), a)
+
+
+def test_feature_lazy_alpha_and_time_convert_to_the_articles():
+    """feature_lazy's README: output scaled by α_code/h (article: α/√h), loss by 1/α_code (article:
+    1/α²), hence α_code = √h α and t_code/h = t/(√h α)."""
+    h, alpha_code, t_code = 400, 1e3, 7.0
+    alpha = observables.scale_from_feature_lazy(alpha_code, h)
+    assert alpha == pytest.approx(50.0, rel=1e-15)  # α√h = α_code: the axis of the phase diagram
+    t = observables.time_from_feature_lazy(t_code, alpha_code, h)
+    assert t_code / h == pytest.approx(t / (math.sqrt(h) * alpha), rel=1e-15)
+    # the loss prefactors: 1/α² of the article = h/α_code × the code's 1/α_code, the factor by
+    # which the article's flow is faster: dt_code = (h/α_code) dt
+    assert 1 / alpha**2 == pytest.approx(h / alpha_code * (1 / alpha_code), rel=1e-15)
+    assert t == pytest.approx(t_code * alpha_code / h, rel=1e-15)
+    with pytest.raises(ValueError, match="`alpha`"):
+        observables.scale_from_feature_lazy(0.0, h)
+    with pytest.raises(ValueError, match="`width`"):
+        observables.time_from_feature_lazy(1.0, 1.0, 0)
+    with pytest.raises(ValueError, match="`time`"):
+        observables.time_from_feature_lazy(-1.0, 1.0, 4)

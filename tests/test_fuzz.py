@@ -582,6 +582,20 @@ case("diffeo.temperature_for", diffeo.temperature_for,
 case("diffeo.rms_displacement", diffeo.rms_displacement,
      lambda: dict(field=A(f_()["field"], "add_dim", "drop_lead", "empty")))
 case("diffeo.max_xi", diffeo.max_xi, lambda: dict(field=A(f_()["field"], "add_dim", "drop_lead", "empty")))
+case("diffeo.cutoff_from_reference", diffeo.cutoff_from_reference,
+     lambda: dict(cut=R(3, 1.0, open_low=False)))
+case("diffeo.random_deform", diffeo.random_deform,
+     lambda: dict(key=Key(), images=A(f_()["images"], "add_dim", "drop_lead"),
+                  temperature=R(1e-3, open_low=False), cutoff=R(3, 1.0, open_low=False),
+                  interpolation=O("bilinear", bad=("cubic",))))
+case("diffeo.RandomDiffeo", diffeo.RandomDiffeo,
+     lambda: dict(cutoffs=Sizes((2.0, 3.0), 1.0), concentration=R(2.0), bias=R(1.0),
+                  interpolation=O("bilinear", bad=("cubic",))))
+case("diffeo.RandomDiffeo.sample", diffeo.RandomDiffeo.sample,
+     lambda: dict(self=Fix(diffeo.RandomDiffeo((2, 3))), key=Key(), n=S(8, 3), count=S(2)))
+case("diffeo.RandomDiffeo.__call__", diffeo.RandomDiffeo.__call__,
+     lambda: dict(self=Fix(diffeo.RandomDiffeo((2, 3))), key=Key(),
+                  images=A(f_()["images"], "add_dim", "drop_lead")))
 # diffeo_sweep
 _TINY_DIFFEO = dict(image_size=8, n_train=(8,), n_test=8, n_probes=4, seeds=1, steps=2, field_temperatures=3,
                     field_samples=4, stripe_n_train=(8,))
@@ -947,6 +961,10 @@ for _name in ("misclassified", "error_rate"):
 case("regimes.relative_weight_change", regimes.relative_weight_change,
      lambda: dict(model=O(f_()["fc"]), initial=O(f_()["fc"], bad=(nets.FCNet(K2, 3, 5, 2),))),
      initial=("model",))
+case("regimes.scale_from_feature_lazy", regimes.scale_from_feature_lazy,
+     lambda: dict(alpha=R(10.0), width=S(4)))
+case("regimes.time_from_feature_lazy", regimes.time_from_feature_lazy,
+     lambda: dict(time=R(1.0, open_low=False), alpha=R(10.0), width=S(4)))
 # io: combining stored points
 case("io.combine_points", io.combine_points,
      lambda: dict(points=O([_stored_point()], bad=([], [xr.Dataset()]))))

@@ -251,8 +251,10 @@ def decompose(
         Hp = (1/(α²P)) Σ_μ ℓ′_μ ∇∇F_μ = ∇∇_θ Σ_μ sg(c_μ) F(x_μ; θ),  c_μ = ℓ′_μ/(α²P),
         H  = H0 + Hp.
 
-    For the quadratic hinge ℓ′ = −y Δ₊ and ℓ″ = θ(Δ): H0 = (1/P) Σ_{μ∈m} ∇Δ_μ∇Δ_μᵀ is PSD with rank
-    ≤ N_Δ and Hp = (1/P) Σ_{μ∈m} Δ_μ ∇∇Δ_μ (000 eq. 3, 000 App. B). H0 uses the Jacobian of a chunk
+    For the quadratic hinge ℓ′ = −y Δ₊ and ℓ″ = θ(Δ): $H_0 = \\frac{1}{P} \\sum_{μ∈m} ∇Δ_μ ∇Δ_μ^⊤$ is PSD
+    with rank
+    ≤ N_Δ and $H_p = \\frac{1}{P} \\sum_{μ∈m} Δ_μ ∇∇Δ_μ$ (000 eq. 3, 000 App. B). H0 uses the Jacobian of a
+    chunk
     of patterns (a matmul). Hp of an FCNet comes from its layer blocks
     (the layer blocks of `curvature._fc_hessian`); for other networks it is forward-over-reverse
     on `block_size` basis tangents at a time (``lax.map`` over blocks of the identity). Both are
@@ -445,7 +447,7 @@ class SpectrumSummary(eqx.Module):
     - `c0`: C0 = N₋/N, the fraction of negative eigenvalues (000 eq. 12, App. B: 1/2 for ReLU Hp).
     - `moment1`, `moment3`, `moment5`: normalized odd moments tr(Mᵏ)/N = (1/N) Σ λᵏ, k = 1, 3, 5
       (zero for a symmetric spectrum, 000 App. B eq. B1).
-    - `skewness`: |tr(M³)/N| / (tr(M²)/N)^{3/2} (0 for a zero spectrum).
+    - `skewness`: |tr(M³)/N| / (tr(M²)/N)^(3/2) (0 for a zero spectrum).
     - `gap`: the smallest eigenvalue above tol, the gap of H0 above its delta peak at 0 (000 Fig. 7c);
       NaN when no eigenvalue exceeds tol.
     """

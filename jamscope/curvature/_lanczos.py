@@ -92,8 +92,9 @@ class LogSpectralDensity(eqx.Module):
     """The density of x = log10 λ over the positive spectrum of a PSD operator, and its null space.
 
     - `grid`: the G points x = log10 λ where the density is evaluated.
-    - `density`: ρ(x) = (1/n_v) Σ_v Σ_{j: θ_vj > floor} τ_vj g_σ(x − log10 θ_vj); its integral is
-      1 − `zero_mass` − `negative_mass`, so the zero modes appear as the missing mass of a delta peak.
+    - `density`: the broadened quadrature, whose integral is 1 − `zero_mass` − `negative_mass` (the
+      zero modes appear as the missing mass of a delta peak), with f the floor:
+      $ρ(x) = \\frac{1}{n_v} \\sum_v \\sum_{j:\\, θ_{vj} > f} τ_{vj}\\, g_σ(x - \\log_{10} θ_{vj})$.
     - `nodes`, `weights`: the raw quadrature in λ (not log λ), shape (probes, m), as in
       [`SpectralDensity`][jamscope.curvature.SpectralDensity].
     - `broadening`: the Gaussian width σ in decades.
@@ -406,7 +407,7 @@ def trace_estimate(
     """Hutchinson's stochastic trace estimate, with its standard error.
 
     For Rademacher probes v (i.i.d. entries ±1), E[vᵀAv] = tr A and
-    Var[vᵀAv] = 2 Σ_{i≠j} A_ij², so the estimate (1/S) Σ_s v_sᵀAv_s has standard error
+    $\\mathrm{Var}[v^⊤ A v] = 2 \\sum_{i≠j} A_{ij}^2$, so the estimate (1/S) Σ_s v_sᵀAv_s has standard error
     ≈ s/√S, with s² the sample variance (ddof = 1) of the S quadratic forms. The integrand is
     ``matfree.stochtrace.monte_carlo_trace``.
 

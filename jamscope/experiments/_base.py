@@ -16,6 +16,7 @@ import dataclasses
 import json
 import math
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -297,3 +298,20 @@ def reproduce(
     rows = [dataclasses.asdict(t) for t in targets]
     (out / "reproduction.json").write_text(json.dumps({"preset": preset, "targets": rows}, indent=1))
     return targets
+
+
+REPORT_WIDTH = 88
+"""Characters per line of the experiments' summaries: they fit a terminal and the documentation's
+content column (tests/test_site.py)."""
+
+
+def report_text(lines: Sequence[str]) -> str:
+    """`lines` joined, each longer than `REPORT_WIDTH` wrapped at spaces, its continuation indented
+    four spaces past the line's own indentation."""
+    out = []
+    for line in lines:
+        for part in line.split("\n"):
+            indent = " " * (len(part) - len(part.lstrip(" ")) + 4)
+            out += textwrap.wrap(part, REPORT_WIDTH, subsequent_indent=indent, break_long_words=False,
+                                 break_on_hyphens=False, drop_whitespace=True) or [""]  # fmt: skip
+    return "\n".join(out)

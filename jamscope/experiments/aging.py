@@ -46,7 +46,7 @@ from ..losses import SoftmaxCrossEntropy, error_rate, mean_loss
 from ..nets import MLP, ensemble, mlp_n_params, width_for_params
 from ..train import log_spaced_steps, sgd
 from ..typing import PRNGKeyArray, typechecked
-from ._base import Experiment, Target, compare, concat_points
+from ._base import Experiment, Target, compare, concat_points, report_text
 from ._figures import depth_colors, legend, plt
 
 __all__ = [
@@ -393,7 +393,7 @@ def _aging_text(results: xr.Dataset, fits: dict, collapse: dict) -> str:
             f"{under}, test {test:.3f}; ‖∇L‖ RMS (t > {config['gradient_after']}) "
             f"{gradients.mean():.3g} ± {gradients.std():.2g}" + _spectrum_line(results, depth)
         )
-    return "\n".join(lines)
+    return report_text(lines)
 
 
 PAPER_MU = (0.709, 0.017)

@@ -50,7 +50,7 @@ from ..nets import Centered, FCNet, SmallCNN, ensemble, flat_outputs, n_params
 from ..stability import Perturbations, invariant_perturbations, perturb, stability_of
 from ..train import adam, gradient_flow
 from ..typing import Array, Bool, Float, PRNGKeyArray, typechecked
-from ._base import Experiment, Target, compare, concat_points
+from ._base import Experiment, Target, compare, concat_points, report_text
 from ._figures import legend, plt
 
 __all__ = [
@@ -424,7 +424,7 @@ def summarize_diffeo(summary: xr.Dataset, fields: xr.Dataset) -> str:
                     f"G_f {float(init['g_f']):.3g} → {float(trained['g_f']):.3g}, "
                     f"test error {float(trained['test_error']):.3f}"
                 )
-    return "\n".join(lines)
+    return report_text(lines)
 
 
 def deformation_grid_figure(

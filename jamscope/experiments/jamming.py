@@ -12,7 +12,7 @@ every unsatisfied pattern on dead units: a trap of narrow ReLU networks, not a j
 jamming; a point's outcome is decided by its runs ([`point_outcome`][jamscope.jamming.point_outcome]).
 
 **The paper's protocol** (000 §III and the authors' code, ``notes/jamming.md`` §6) is the default:
-the standard parametrization (`nets.MLP`: a^{(i)} = W^{(i)} ρ(a^{(i−1)}) + B^{(i)}, no 1/√h) with
+the standard parametrization (`nets.MLP`: $a^{(i)} = W^{(i)} ρ(a^{(i-1)}) + B^{(i)}$, no 1/√h) with
 orthogonal weights (QR with the sign correction, gain 1) and zero biases on every layer, d = h,
 inputs x = √d z/‖z‖ of centred Gaussian z with exactly balanced alternating labels, float64,
 full-batch Adam at lr 10⁻⁴. `parametrization="ntk"` trains the NTK-parametrized
@@ -80,7 +80,7 @@ from ..losses import QuadraticHinge
 from ..nets import MLP, FCNet, ensemble, ensemble_outputs, flat_params, n_params
 from ..train import Adam, log_spaced_steps, train
 from ..typing import Float, typechecked
-from ._base import Experiment, Target, compare
+from ._base import Experiment, Target, compare, report_text
 from ._figures import depth_colors, legend, plt
 
 __all__ = [
@@ -636,7 +636,7 @@ def _summary(results: xr.Dataset, points: xr.Dataset, times: xr.Dataset, near, d
             f"{dist.theta.high:.2g}], γ = {-dist.gamma.exponent:.2f} ± {dist.gamma.stderr:.2f} on "
             f"|Δ| ∈ [{dist.gamma.low:.2g}, {dist.gamma.high:.2g}] (1 %–50 % quantile windows, bootstrap)"
         )
-    return "\n".join(lines)
+    return report_text(lines)
 
 
 def _near_lines(near: xr.Dataset | None, activation: str) -> list[str]:

@@ -7,7 +7,7 @@ One resumable results file (``kernels.nc``) holds four parts:
   the fitted β against Theorem 1.
 - **data** (Fig. 1): ridgeless regression MSE and SVM error (C = 10⁴) of Laplace and Gaussian kernels on
   parity labels of `data` (digits embedded; MNIST or CIFAR-10 two groups of five classes from local files).
-- **kernel PCA** (Fig. 3): the tail Σ_{ρ ≥ n} (Z·φ_ρ)² (eq. 14) of the labels on `kpca_points` points.
+- **kernel PCA** (Fig. 3): the tail $\\sum_{ρ ≥ n} (Z·φ_ρ)^2$ (eq. 14) of the labels on `kpca_points` points.
 - **nearest neighbours** (Fig. 4): ⟨δ_min⟩(n) on S^d for `sphere_dims` and on the data, and d_eff.
 
 Each part (one teacher and d, one kernel and task, …) is one point of the experiment's store.
@@ -40,7 +40,7 @@ from ..learning_curves import (
 )
 from ..teacher_student import hypersphere, predicted_beta
 from ..typing import PRNGKeyArray, typechecked
-from ._base import Experiment, Target, compare
+from ._base import Experiment, Target, compare, report_text
 from ._figures import legend, plt, power_law
 
 __all__ = [
@@ -345,7 +345,7 @@ def _kernels_text(results: xr.Dataset, config: KernelsConfig, analysis: dict) ->
     spheres = ", ".join(f"{k}: {v:.2f}" for k, v in d_eff.items() if k != "data")
     lines.append(f"effective dimension ⟨δ_min⟩ ∼ n^(−1/d_eff) (eq. 15): {spheres}; {config.data}: "
                  f"{d_eff['data']:.1f} (paper: MNIST ≈ 15, CIFAR-10 ≈ 35)")  # fmt: skip
-    return "\n".join(lines)
+    return report_text(lines)
 
 
 @typechecked
@@ -399,7 +399,7 @@ def teacher_student_figure(results: xr.Dataset, betas: xr.Dataset, fits: dict) -
 
 def data_curves_figure(results: xr.Dataset, fits: dict, kpca: dict, name: str) -> Figure:
     """Thesis ch. 6 Figs. 1 and 3: regression MSE and SVM error against n for each kernel with the fitted
-    β, and the kernel-PCA tail Σ_{ρ ≥ n} (Z·φ_ρ)² (eq. 14) with its fit."""
+    β, and the kernel-PCA tail $\\sum_{ρ ≥ n} (Z·φ_ρ)^2$ (eq. 14) with its fit."""
     tasks = results["task"].values.tolist()
     fig, axes = plt.subplots(
         1, len(tasks) + 1, figsize=(4.6 * (len(tasks) + 1), 3.8), constrained_layout=True

@@ -49,7 +49,7 @@ from ..ntk import kernel_change
 from ..regimes import ensemble_statistics, relative_weight_change
 from ..train import gradient_flow
 from ..typing import PRNGKeyArray, typechecked
-from ._base import Experiment, Target, compare, concat_points
+from ._base import Experiment, Target, compare, concat_points, report_text
 from ._figures import legend, plt
 
 __all__ = [
@@ -385,7 +385,7 @@ def _regimes_summary(stats: xr.Dataset, config: RegimesConfig, fits: Fluctuation
     gain = float((grid["test_error"] - grid["ensemble_error"]).mean())
     lines.append(f"  ensemble gain ε − ε̄, mean over the grid: {gain:.4f}")
     lines += _fluctuation_lines(fits, config)
-    return "\n".join(lines)
+    return report_text(lines)
 
 
 def _fluctuation_lines(fits: FluctuationFits | str, config: RegimesConfig) -> list[str]:
