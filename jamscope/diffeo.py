@@ -3,7 +3,8 @@
 A displacement field τ = (τ_u, τ_v) on [0, 1]², zero on the frame, drawn from the maximum-entropy
 ensemble at fixed ⟨‖∇τ‖²⟩ (thesis ch. 4 eq. 2):
 
-    τ_u = Σ C_ij sin(iπu) sin(jπv),   τ_v = Σ D_ij sin(iπu) sin(jπv),   C_ij, D_ij ~ N(0, T/(i² + j²)),
+    τ_u = Σ C_ij sin(iπu) sin(jπv),   τ_v = Σ D_ij sin(iπu) sin(jπv),
+    C_ij, D_ij ~ N(0, T/(i² + j²)),
 
 deforms an image as `[τx](s) = x(s − τ(s))` (§2.1). Conventions, fixed once for the whole library:
 
@@ -291,7 +292,8 @@ class RandomDiffeo(AbstractDiffeo):
     from `cutoffs`, a temperature in that cutoff's band of
     [`temperature_range`][jamscope.diffeo.temperature_range],
 
-        T = T_min(c) + (T_max(c) − T_min(c)) u,   u ~ Beta(a, b),   a + b = `concentration`, a/b = `bias`,
+        T = T_min(c) + (T_max(c) − T_min(c)) u,   u ~ Beta(a, b),
+        a + b = concentration,   a/b = bias,
 
     and a field of `MaxEntDiffeo(T, c)`, then deforms the image (thesis ch. 4 §2). The default
     a = b = 1 draws T uniformly in the band; a larger `concentration` peaks it, a `bias` above 1

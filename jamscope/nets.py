@@ -140,7 +140,9 @@ class AbstractNet(eqx.Module):
 class FCNet(AbstractNet):
     """Fully connected network in the NTK parametrization (thesis ch. 3 eqs. 11–14).
 
-        z̃¹ = W⁰ x / √d + β b⁰,   z̃^{ℓ+1} = W^ℓ σ(z̃^ℓ) / √h + β b^ℓ,   f = W^L σ(z̃^L) / √h + β b^L
+        z̃¹ = W⁰ x / √d + β b⁰,
+        z̃^{ℓ+1} = W^ℓ σ(z̃^ℓ) / √h + β b^ℓ,
+        f = W^L σ(z̃^L) / √h + β b^L
 
     with all W, b ~ N(0, 1) (or orthogonal W, 000 §III), `depth` hidden layers of `width` h and
     bias scale β = `bias_scale` (β = 0: no biases, as in thesis ch. 3; 000 eqs. 6–8 have biases).

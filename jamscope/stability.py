@@ -2,9 +2,9 @@
 
 For a function f of images (a network's output, or a hidden layer) and test images x, z:
 
-    D_f = ⟨‖f(τx) − f(x)‖²⟩_{x,τ} / ⟨‖f(x) − f(z)‖²⟩_{x,z}       (eq. 5, stability to diffeomorphisms)
-    G_f = ⟨‖f(x + η) − f(x)‖²⟩_{x,η} / ⟨‖f(x) − f(z)‖²⟩_{x,z}     (eq. 5, stability to noise)
-    R_f = D_f / G_f                                                   (eq. 4)
+    D_f = ⟨‖f(τx) − f(x)‖²⟩_{x,τ} / ⟨‖f(x) − f(z)‖²⟩_{x,z}     (eq. 5, diffeomorphisms)
+    G_f = ⟨‖f(x + η) − f(x)‖²⟩_{x,η} / ⟨‖f(x) − f(z)‖²⟩_{x,z}   (eq. 5, noise)
+    R_f = D_f / G_f                                                 (eq. 4)
 
 with τ from a [`MaxEntDiffeo`][jamscope.diffeo.MaxEntDiffeo] and η isotropic noise of the norm of
 τx − x ([`matched_noise`][jamscope.stability.matched_noise], §3). ⟨·⟩ is the median (the thesis's

@@ -308,7 +308,7 @@ def test_cutoff_from_reference_keeps_the_public_codes_modes(cut):
     assert cutoff == pytest.approx(math.sqrt(cut * cut + cut), rel=1e-15)
     if cutoff >= math.sqrt(2):
         assert {tuple(m) for m in np.asarray(diffeo.MaxEntDiffeo(1.0, cutoff).modes)} == reference
-    # at equal nominal c, jamscope keeps fewer modes (c = 3: 4 against the public code's 8)
+    # at equal nominal c, jamscope keeps fewer modes (c = 3: 4 against the public code's 6)
     if cut >= 2:
         assert len(diffeo.MaxEntDiffeo(1.0, cut).modes) < len(reference)
     with pytest.raises(ValueError, match="`cut`"):

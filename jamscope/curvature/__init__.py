@@ -21,7 +21,7 @@ Example (float64, a few seconds on a laptop):
 
     jax.config.update("jax_enable_x64", True)
     parts = js.curvature.decompose(loss, model, data)
-    js.curvature.hessian_summaries(parts)["hp"].c0           # fraction of negative modes of Hp
+    js.curvature.hessian_summaries(parts)["hp"].c0  # fraction of negative modes of Hp
     matvec, n = js.curvature.operator(loss, model, data, "h0")
     js.curvature.log_spectral_density(matvec, n, key).zero_mass  # delta peak of H0 at 0
 """

@@ -8,7 +8,19 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["plt", "legend", "depth_colors", "power_law"]
+__all__ = ["plt", "panels", "legend", "depth_colors", "power_law"]
+
+
+def panels(count: int, *, height: float = 3.6):
+    """A figure of `count` panels, two per row (each about 4.5 × `height` inches): a panel keeps a
+    legible size when the figure is shown at the width of a page or a screen. Returns (figure,
+    list of the `count` axes, row by row)."""
+    rows = -(-count // 2)
+    fig, grid = plt.subplots(rows, 2, figsize=(9.5, height * rows), constrained_layout=True, squeeze=False)
+    axes = list(grid.ravel())
+    for spare in axes[count:]:
+        spare.remove()
+    return fig, axes[:count]
 
 
 def legend(ax, **kwargs) -> None:

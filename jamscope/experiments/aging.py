@@ -47,7 +47,7 @@ from ..nets import MLP, ensemble, mlp_n_params, width_for_params
 from ..train import log_spaced_steps, sgd
 from ..typing import PRNGKeyArray, typechecked
 from ._base import Experiment, Target, compare, concat_points, report_text
-from ._figures import depth_colors, legend, plt
+from ._figures import depth_colors, legend, panels, plt
 
 __all__ = [
     "Problem",
@@ -472,7 +472,7 @@ def aging_training_figure(results: xr.Dataset, hessian_depth: int | None = None)
     sorted eigenvalues at the first and last of them, for depth `hessian_depth` (default: the middle one)."""
     depths = [int(d) for d in results["depth"].values]
     colors = depth_colors(depths)
-    fig, axes = plt.subplots(1, 5, figsize=(20, 3.8), constrained_layout=True)
+    fig, axes = panels(5)
     steps = np.maximum(results["record_step"].values, 1)
     snapshot_steps = np.maximum(results["snapshot_step"].values, 1)
     for depth in depths:

@@ -51,7 +51,7 @@ from ..stability import Perturbations, invariant_perturbations, perturb, stabili
 from ..train import adam, gradient_flow
 from ..typing import Array, Bool, Float, PRNGKeyArray, typechecked
 from ._base import Experiment, Target, compare, concat_points, report_text
-from ._figures import legend, plt
+from ._figures import legend, panels, plt
 
 __all__ = [
     "DiffeoConfig",
@@ -465,7 +465,7 @@ def field_statistics_figure(fields: xr.Dataset) -> Figure:
     (a) the measured δ against eq. 3's (π/4) n² T ln c, with the exact App. B sum (dashed);
     (b) the median of max_s Ξ against eq. 13's (c/2)√(π³ T ln c); (c) the fraction of bijective
     fields (max Ξ < 1) against T/T_max(c)."""
-    fig, (a, b, c) = plt.subplots(1, 3, figsize=(14, 4), constrained_layout=True)
+    fig, (a, b, c) = panels(3)
     for i, cutoff in enumerate(fields["cutoff"].values):
         row, color = fields.sel(cutoff=cutoff), f"C{i}"
         a.loglog(row["delta_eq3"], row["delta"], "o", color=color, label=f"c = {cutoff:g}")
@@ -505,7 +505,7 @@ def stability_figure(summary: xr.Dataset) -> Figure:
     """D_f, G_f, R_f and the test error against P at initialization (dashed) and after training
     (solid), one colour per architecture (thesis ch. 4 Figs. 3-right and 6), from
     [`stability_summary`][jamscope.experiments.diffeo.stability_summary]."""
-    fig, axes = plt.subplots(1, 4, figsize=(17, 3.8), constrained_layout=True)
+    fig, axes = panels(4)
     names = [("d_f", "$D_f$"), ("g_f", "$G_f$"), ("r_f", "$R_f$"), ("test_error", "test error")]
     images = summary.isel(point=np.flatnonzero(summary["kind"].values == "image"))
     for i, arch in enumerate(sorted(set(images["arch"].values.tolist()))):

@@ -81,7 +81,7 @@ from ..nets import MLP, FCNet, ensemble, ensemble_outputs, flat_params, n_params
 from ..train import Adam, log_spaced_steps, train
 from ..typing import Float, typechecked
 from ._base import Experiment, Target, compare, report_text
-from ._figures import depth_colors, legend, plt
+from ._figures import depth_colors, legend, panels, plt
 
 __all__ = [
     "SweepConfig",
@@ -683,7 +683,7 @@ def jamming_transition_figure(results: xr.Dataset) -> Figure:
     point; open triangles: frozen runs, crosses: undecided ones, both excluded from every
     statistic); (b) N_Δ/N against the final loss L of the certified jammed runs; (c) their
     misclassified patterns against L. Colours: depth L."""
-    fig, (a, b, c) = plt.subplots(1, 3, figsize=(14, 3.8), constrained_layout=True)
+    fig, (a, b, c) = panels(3)
     colors = depth_colors(results["depth"].values)
     ratio = (results["n_delta"] / results["n_weights"]).values
     outcome = results["outcome"].values.astype(int)
@@ -814,7 +814,7 @@ def hessian_spectra_figure(
             x, rho = log_binned_density(values, n_bins=n_bins, total=n)
             ax.loglog(x, np.where(rho > 0, rho, np.nan), ".-", **kwargs)
 
-    fig, (a, b, c, d) = plt.subplots(1, 4, figsize=(15, 3.4), constrained_layout=True)
+    fig, (a, b, c, d) = panels(4)
     hp_modes = nonzero(hp)
     draw(a, hp_modes)
     a.set(xlabel=r"$\lambda$", ylabel=r"$D(\lambda)$", title=r"(a) sp($H_p$), $\lambda > 0$")

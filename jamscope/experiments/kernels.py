@@ -41,7 +41,7 @@ from ..learning_curves import (
 from ..teacher_student import hypersphere, predicted_beta
 from ..typing import PRNGKeyArray, typechecked
 from ._base import Experiment, Target, compare, report_text
-from ._figures import legend, plt, power_law
+from ._figures import legend, panels, plt, power_law
 
 __all__ = [
     "KernelsConfig",
@@ -373,8 +373,7 @@ def teacher_student_figure(results: xr.Dataset, betas: xr.Dataset, fits: dict) -
     """Thesis ch. 6 Fig. 2: E MSE against n for each d (one panel per teacher, Laplace student) with the
     fitted power laws, and the fitted β against d with Theorem 1's prediction (eq. 7)."""
     teachers = results["teacher"].values.tolist()
-    fig, axes = plt.subplots(1, len(teachers) + 1, figsize=(4.6 * (len(teachers) + 1), 3.8),
-                             constrained_layout=True)  # fmt: skip
+    fig, axes = panels(len(teachers) + 1)
     n = results["n"].values.astype(float)
     colors = plt.cm.viridis(np.linspace(0, 0.9, results.sizes["d"]))
     for ax, teacher in zip(axes, teachers, strict=False):
@@ -401,9 +400,7 @@ def data_curves_figure(results: xr.Dataset, fits: dict, kpca: dict, name: str) -
     """Thesis ch. 6 Figs. 1 and 3: regression MSE and SVM error against n for each kernel with the fitted
     β, and the kernel-PCA tail $\\sum_{ρ ≥ n} (Z·φ_ρ)^2$ (eq. 14) with its fit."""
     tasks = results["task"].values.tolist()
-    fig, axes = plt.subplots(
-        1, len(tasks) + 1, figsize=(4.6 * (len(tasks) + 1), 3.8), constrained_layout=True
-    )
+    fig, axes = panels(len(tasks) + 1)
     n = results["data_n"].values.astype(float)
     for ax, task in zip(axes, tasks, strict=False):
         for kernel, color in zip(results["kernel"].values, ("C0", "C1"), strict=False):

@@ -50,7 +50,7 @@ from ..regimes import ensemble_statistics, relative_weight_change
 from ..train import gradient_flow
 from ..typing import PRNGKeyArray, typechecked
 from ._base import Experiment, Target, compare, concat_points, report_text
-from ._figures import legend, plt
+from ._figures import legend, panels
 
 __all__ = [
     "RegimesConfig",
@@ -428,7 +428,7 @@ def regimes_figure(stats: xr.Dataset, config: RegimesConfig) -> Figure:
     grid = regimes_grid(stats, config)
     s = grid["scaled_alpha"].values
     lazy = _linearized_errors(stats)
-    fig, (a, b, c, d) = plt.subplots(1, 4, figsize=(17, 3.8), constrained_layout=True)
+    fig, (a, b, c, d) = panels(4)
     for i, h in enumerate(config.widths):
         row, color = grid.sel(width=h), f"C{i}"
         err, sem = row["test_error"].values, row["test_error_sem"].values
@@ -474,7 +474,7 @@ def fluctuations_figure(stats: xr.Dataset, config: RegimesConfig, fits: Fluctuat
     which grows approaching N* from above. The vertical line marks N*."""
     sweep = width_sweep(stats, config)
     n = sweep["n_params"].values.astype(float)
-    fig, (a, b, c) = plt.subplots(1, 3, figsize=(14, 3.8), constrained_layout=True)
+    fig, (a, b, c) = panels(3)
     above = np.geomspace(fits.error.low, n.max(), 50)
     a.semilogx(n, sweep["test_error"].values, "o-", label=r"single nets $\epsilon$")
     a.semilogx(n, sweep["ensemble_error"].values, "s-", label=r"ensemble $\bar\epsilon$")
