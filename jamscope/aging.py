@@ -76,7 +76,7 @@ def aging_grid(
 ) -> tuple[Int[np.ndarray, " W"], Int[np.ndarray, " T"]]:
     """About `n_waiting` log-spaced waiting times t_w from `first_waiting` to `last_waiting` (default
     `steps`/2) and the lags t: 0 and about `n_lags` − 1 log-spaced integers from 1 to `steps` − t_w[0]
-    (003 leaves the grids open; ``notes/subaging.md`` §4). Lags that run past `steps` for a large t_w
+    (003 leaves the grids open: jamscope's choice). Lags that run past `steps` for a large t_w
     give NaN in [`msd`][jamscope.aging.msd]."""
     check_int_at_least("steps", steps, 4)
     check_int_at_least("n_waiting", n_waiting, 2)
@@ -169,7 +169,7 @@ def relaxation_time(
     """t* with Δ(t_w, t_w + t*) = Δ* (003 §3, Δ* = 10⁻²) for each curve Δ(t) of `delta` (lags `t`).
 
     The first lag where Δ ≥ Δ* and the lag before it are interpolated linearly in (log t, log Δ)
-    (003 does not say how; ``notes/subaging.md`` §4). NaN when Δ never reaches Δ* on the grid, or is
+    (003 does not say how: jamscope's choice). NaN when Δ never reaches Δ* on the grid, or is
     already above it at the smallest positive lag (no bracketing point).
     """
     check_positive("delta_star", delta_star)

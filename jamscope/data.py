@@ -209,7 +209,7 @@ def random_sphere(
 
     Labels y_μ = ±1 are i.i.d. with probability 1/2 each by default: the papers say "random label"
     without saying whether the classes are balanced exactly. The two options reproduce the
-    authors' public code (``notes/jamming.md`` §6): `center` subtracts the mean of the n Gaussian
+    authors' public code (mariogeiger/nn_jamming): `center` subtracts the mean of the n Gaussian
     vectors before projecting them on the sphere, `balanced` gives the alternating labels
     y_μ = −1, +1, −1, … (exactly balanced, and so is every prefix of even length, which keeps nested
     training sets balanced). The training and test sets come from independent subkeys of `key`, so
@@ -258,7 +258,7 @@ def stripe(
 
     The papers give neither the distribution nor the stripe positions; the Gaussian inputs and the
     default single stripe −0.3 < x₁ < 1.18549 (balanced labels) follow the authors' public code
-    (``notes/scaling.md``, "Outside the papers"). Train and test sets use independent subkeys.
+    (mariogeiger/feature_lazy). Train and test sets use independent subkeys.
     """
     check_int_at_least("n_train", n_train, 1)
     check_int_at_least("dim", dim, 1)

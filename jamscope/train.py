@@ -220,7 +220,7 @@ class GradientFlow(AbstractMethod):
     ‖∇L(w') − ∇L(w)‖² / (‖∇L(w)‖ ‖∇L(w')‖) < `max_grad_change` (eq. 9, ε_∇ = 10⁻⁴). A rejected step
     divides dt by 10 and is retried; an accepted step with both ratios below half their bounds
     multiplies dt by 1.1. The grow/shrink factors and dt₀ = 1 are not in the paper: they follow the
-    authors' public code (see ``notes/scaling.md``, "Outside the papers"). The step counter counts
+    authors' public code (mariogeiger/feature_lazy). The step counter counts
     accepted steps; `History.time` is t = Σ dt. Training stops if dt falls below `dt_min`.
     """
 

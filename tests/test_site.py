@@ -137,6 +137,18 @@ def test_every_code_and_output_block_fits_the_content_width(pages):
     assert {name: lines for name, lines in wide.items() if lines} == {}
 
 
+def test_no_reference_to_files_the_site_does_not_have(site):
+    """The design notes and paper notes of the repository are not published: no page may point
+    readers to them (cite the papers, docs/references.md, instead)."""
+    pattern = re.compile(r"notes/\w+\.md|DESIGN(?:\.md)?\b")
+    found = {
+        str(path.relative_to(site)): pattern.findall(path.read_text())
+        for path in site.rglob("*.html")
+        if path.parts[len(site.parts)] not in {"assets", "search"}
+    }
+    assert {name: hits for name, hits in found.items() if hits} == {}
+
+
 def test_no_output_block_is_empty(pages):
     assert [name for name, page in pages.items() if any(not block.strip() for block in page.blocks)] == []
 

@@ -11,7 +11,7 @@ every unsatisfied pattern on dead units: a trap of narrow ReLU networks, not a j
 *undecided* when the budget ran out. Only fitted and jammed runs feed N* and the observables near
 jamming; a point's outcome is decided by its runs ([`point_outcome`][jamscope.jamming.point_outcome]).
 
-**The paper's protocol** (000 §III and the authors' code, ``notes/jamming.md`` §6) is the default:
+**The paper's protocol** (000 §III and the authors' code, mariogeiger/nn_jamming) is the default:
 the standard parametrization (`nets.MLP`: $a^{(i)} = W^{(i)} ρ(a^{(i-1)}) + B^{(i)}$, no 1/√h) with
 orthogonal weights (QR with the sign correction, gain 1) and zero biases on every layer, d = h,
 inputs x = √d z/‖z‖ of centred Gaussian z with exactly balanced alternating labels, float64,
