@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import check_finite, check_positive, is_concrete
+from ._checks import check_finite, check_int_at_least, check_positive, is_concrete
 from .typing import Array, Float, Int, PRNGKeyArray, typechecked
 
 __all__ = [
@@ -143,8 +143,7 @@ class MaxEntDiffeo(AbstractDiffeo):
         """One field ``(2, n, n)`` (pixels) or, with `count`, `count` independent ones."""
         if count is None:
             return self.field(self.coefficients(key), n)
-        if count < 1:
-            raise ValueError(f"`count` must be an integer ≥ 1, got {count}")
+        check_int_at_least("count", count, 1)
         return jax.vmap(lambda k: self.field(self.coefficients(k), n))(jax.random.split(key, count))
 
 
@@ -345,8 +344,8 @@ class RandomDiffeo(AbstractDiffeo):
     def sample(self, key: PRNGKeyArray, n: int, count: int | None = None) -> Float[Array, "*count 2 n n"]:
         """One field ``(2, n, n)`` (pixels) or `count` of them, each with its own (c, T)."""
         _check_size(n)
-        if count is not None and count < 1:
-            raise ValueError(f"`count` must be an integer ≥ 1, got {count}")
+        if count is not None:
+            check_int_at_least("count", count, 1)
         number = 1 if count is None else count
         dtype = jnp.zeros(()).dtype
         bands = jnp.asarray(self.bands(n), dtype)

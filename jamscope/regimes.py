@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
+from ._checks import check_int_at_least, check_positive
 from .losses import error_rate
 from .nets import AbstractNet, flat_params
 from .typing import Array, Float, typechecked
@@ -37,20 +38,14 @@ def relative_weight_change(model: AbstractNet, initial: AbstractNet) -> Float[Ar
     return jnp.linalg.norm(w - w_0) / jnp.linalg.norm(w_0)
 
 
-def _check_code_arguments(alpha: float, width: int) -> None:
-    if not (math.isfinite(alpha) and alpha > 0):
-        raise ValueError(f"`alpha` must be a finite number > 0, got {alpha!r}")
-    if width < 1:
-        raise ValueError(f"`width` must be an integer ≥ 1, got {width!r}")
-
-
 @typechecked
 def scale_from_feature_lazy(alpha: float, width: int) -> float:
     """The output scale α of [`Centered`][jamscope.nets.Centered] (thesis ch. 3's α) for the public
     code's (mariogeiger/feature_lazy) ``--alpha`` at width h: the code scales the output by α_code/h
     and the loss by 1/α_code, the article by α/√h and 1/α², so α = α_code/√h. The code's α_code is
     the α√h of jamscope's phase diagrams (``jamscope regimes``'s `scaled_scales`)."""
-    _check_code_arguments(alpha, width)
+    check_positive("alpha", alpha)
+    check_int_at_least("width", width, 1)
     return alpha / math.sqrt(width)
 
 
@@ -58,9 +53,9 @@ def scale_from_feature_lazy(alpha: float, width: int) -> float:
 def time_from_feature_lazy(time: float, alpha: float, width: int) -> float:
     """The gradient-flow time t of jamscope (and of thesis ch. 3) for the public code's time t_code
     at ``--alpha`` α_code and width h: t_code/h = t/(√h α), so t = α_code t_code/h."""
-    _check_code_arguments(alpha, width)
-    if not (math.isfinite(time) and time >= 0):
-        raise ValueError(f"`time` must be a finite number ≥ 0, got {time!r}")
+    check_positive("time", time, allow_zero=True)
+    check_positive("alpha", alpha)
+    check_int_at_least("width", width, 1)
     return alpha * time / width
 
 
