@@ -55,7 +55,9 @@ BinaryLabels = Float[Array, " P"]
 ClassLabels = Int[Array, " P"]
 """Class indices in {0, …, K−1}, one per pattern."""
 Labels = BinaryLabels | ClassLabels
+"""Either kind of labels: binary ±1 (hinge losses) or class indices (cross-entropy)."""
 Scalar = Float[Array, ""]
+"""A zero-dimensional float array: a loss, a norm, a rate."""
 PRNGKeys = Key[Array, " K"] | UInt32[Array, " K 2"]
 """A batch of K PRNG keys (new-style typed keys or legacy ``uint32[K, 2]``)."""
 MatVec = Callable[[Float[Array, " N"]], Float[Array, " N"]]

@@ -164,3 +164,24 @@ def test_every_link_to_the_site_reaches_a_page(site, pages):
             if not (path / "index.html" if path.is_dir() or link.endswith("/") else path).exists():
                 broken.append(f"{name} → {link}")
     assert broken == []
+
+
+def test_every_public_name_has_an_entry_on_its_api_page(site):
+    """Each name of a documented module's `__all__` gets its own entry (mkdocstrings' anchor
+    ``id="jamscope.<module>.<name>"``) on the module's API page, so a page grouped by topic cannot
+    drop a name; jaxtyping's annotations, re-exported by `jamscope.typing`, are documented there."""
+    import importlib
+
+    import jaxtyping
+
+    api = ROOT / "docs" / "api"
+    missing = []
+    for source in sorted(api.rglob("*.md")):
+        page = source.relative_to(api).with_suffix("")
+        module = importlib.import_module("jamscope." + ".".join(page.parts))
+        html = (site / "api" / page / "index.html").read_text()
+        for name in module.__all__:
+            anchor = f"{module.__name__}.{name}"
+            if getattr(module, name) is not getattr(jaxtyping, name, None) and f'id="{anchor}"' not in html:
+                missing.append(anchor)
+    assert missing == []
