@@ -3,7 +3,7 @@
 ``import jamscope as js``: the library's modules are `js.nets`, `js.losses`, `js.data`, `js.train`,
 `js.end_state`, `js.ensemble`, `js.curvature`, `js.ntk`, `js.regression`, `js.jamming`, `js.regimes`,
 `js.diffeo`, `js.stability`, `js.kernels`, `js.teacher_student`, `js.learning_curves`, `js.aging`,
-`js.fits`, `js.io` and `js.typing`; the most used names are re-exported flat (`js.FCNet`,
+`js.pomdp`, `js.fits`, `js.io` and `js.typing`; the most used names are re-exported flat (`js.FCNet`,
 `js.QuadraticHinge`, …). The experiments of the papers live in `jamscope.experiments` (one module
 each, with the `Experiment` base, the runner `run` and `reproduce`), imported by the ``jamscope``
 command and by whoever asks for them: importing the library loads neither them nor matplotlib.
@@ -24,6 +24,7 @@ from . import (
     losses,
     nets,
     ntk,
+    pomdp,
     regimes,
     regression,
     stability,
@@ -47,8 +48,8 @@ from .train import SGD, Adam, GradientFlow, History
 
 __all__ = [
     "aging", "curvature", "data", "diffeo", "end_state", "ensemble", "fits", "io", "jamming", "kernels",
-    "learning_curves", "losses", "nets", "ntk", "regimes", "regression", "stability", "teacher_student",
-    "train", "typing", "MaxEntDiffeo", "deform",
+    "learning_curves", "losses", "nets", "ntk", "pomdp", "regimes", "regression", "stability",
+    "teacher_student", "train", "typing", "MaxEntDiffeo", "deform",
     "Dataset", "FCNet", "MLP", "SmallCNN", "Centered",
     "QuadraticHinge", "LinearHinge", "SoftHinge", "CrossEntropy", "MSE", "MultiClassHinge",
     "SoftmaxCrossEntropy", "Adam", "SGD", "GradientFlow", "History",

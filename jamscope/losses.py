@@ -29,6 +29,7 @@ from .typing import Array, Bool, Float, Int, Scalar, typechecked
 
 __all__ = [
     "AbstractLoss",
+    "AbstractObjective",
     "AbstractMarginLoss",
     "QuadraticHinge",
     "LinearHinge",
@@ -75,6 +76,21 @@ class AbstractLoss(eqx.Module):
                     f"a binary loss needs a scalar-output model (n_outputs = 1), got {n_outputs}"
                 )
             check_binary_labels("y", y)
+
+
+class AbstractObjective(eqx.Module):
+    """A scalar objective of a whole model, without data: what the training engine minimizes when
+    the quantity to optimize is not a mean over patterns, e.g. −G_π of a POMDP policy, whose
+    gradient flow is thesis ch. 7 eq. 3.
+
+    [`train`][jamscope.train.train] takes it in place of a loss (with ``data=None``); a final
+    subclass defines `value_and_outputs`: the objective and the array whose change per step
+    [`GradientFlow`][jamscope.train.GradientFlow] bounds (eq. 8's role: the network outputs for a
+    loss, the policy's probabilities for a POMDP). No run of an objective is ever "fitted".
+    """
+
+    @abc.abstractmethod
+    def value_and_outputs(self, model: eqx.Module) -> tuple[Scalar, Float[Array, "..."]]: ...
 
 
 class AbstractMarginLoss(AbstractLoss):

@@ -572,8 +572,9 @@ def n_params(model: AbstractNet) -> int:
     return sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(params))
 
 
-def flat_params(model: AbstractNet) -> Float[Array, " N"]:
-    """The trainable parameters of one model as one vector θ (ravel order of the pytree)."""
+def flat_params(model: AbstractNet | eqx.Module) -> Float[Array, " N"]:
+    """The trainable parameters of one model (a network, or any Equinox module such as a
+    [`pomdp`][jamscope.pomdp] memory) as one vector θ (ravel order of the pytree)."""
     params, _ = partition(model)
     return ravel_pytree(params)[0]
 

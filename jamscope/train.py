@@ -35,7 +35,7 @@ from ._members import over_members, pad_members, padded_size, place_members, rep
 from .data import Dataset
 from .end_state import FITTED, UNDECIDED, EndCriterion, can_freeze, frozen_patterns, judge, mark_frozen
 from .ensemble import ensemble_map, gather
-from .losses import AbstractLoss, AbstractMarginLoss, mean_loss
+from .losses import AbstractLoss, AbstractMarginLoss, AbstractObjective, mean_loss
 from .nets import AbstractNet, ensemble_size, flat_params, partition
 from .typing import Array, Bool, Float, Int, PRNGKeyArray, PRNGKeys, PyTree, typechecked
 
@@ -54,7 +54,7 @@ __all__ = [
 
 
 class _Step(NamedTuple):
-    model: AbstractNet
+    model: eqx.Module
     state: PyTree
     advanced: Bool[Array, ""]  # a step was taken (False: rejected attempt or fitted)
     fitted: Bool[Array, ""]  # every pattern satisfied at the current weights
@@ -62,12 +62,15 @@ class _Step(NamedTuple):
     stalled: Bool[Array, ""]  # the method cannot go on (adaptive step underflow)
 
 
-def _value_grad_outputs(model, loss: AbstractLoss, x, y):
-    """Objective (thesis ch. 3 eq. 7), its gradient w.r.t. the trainable leaves, and the outputs."""
+def _value_grad_outputs(model, loss: AbstractLoss | AbstractObjective, x, y):
+    """Objective (thesis ch. 3 eq. 7, or an `AbstractObjective`), its gradient w.r.t. the trainable
+    leaves, and the outputs whose change the adaptive step bounds."""
     params, static = partition(model)
 
     def objective(p):
         m = eqx.combine(p, static)
+        if isinstance(loss, AbstractObjective):
+            return loss.value_and_outputs(m)
         f = jax.vmap(m)(x)
         return mean_loss(loss, f, y, m.output_scale), f
 
@@ -75,7 +78,9 @@ def _value_grad_outputs(model, loss: AbstractLoss, x, y):
     return value, grads, f
 
 
-def _all_satisfied(loss: AbstractLoss, f, y) -> Bool[Array, ""]:
+def _all_satisfied(loss: AbstractLoss | AbstractObjective, f, y) -> Bool[Array, ""]:
+    if isinstance(loss, AbstractObjective):
+        return jnp.array(False)
     return ~jnp.any(loss.unsatisfied(f, y))
 
 
@@ -87,10 +92,12 @@ class AbstractMethod(eqx.Module):
     lockstep: eqx.AbstractClassVar[bool]
 
     @abc.abstractmethod
-    def init(self, model: AbstractNet, loss: AbstractLoss, x, y, key) -> PyTree: ...
+    def init(self, model: eqx.Module, loss: AbstractLoss | AbstractObjective, x, y, key) -> PyTree: ...
 
     @abc.abstractmethod
-    def step(self, model: AbstractNet, state: PyTree, loss: AbstractLoss, x, y, i) -> _Step: ...
+    def step(
+        self, model: eqx.Module, state: PyTree, loss: AbstractLoss | AbstractObjective, x, y, i
+    ) -> _Step: ...
 
     @abc.abstractmethod
     def check(self) -> None:
@@ -216,7 +223,8 @@ class GradientFlow(AbstractMethod):
     """Gradient descent ẇ = −∇L with the adaptive time step of thesis ch. 3 eqs. (8)–(9).
 
     A step w' = w − dt ∇L(w) is accepted only if max_μ |F(w', x_μ) − F(w, x_μ)| < `max_output_change`
-    (eq. 8, 0.1; F is the model output, α(f − f₀) for a `Centered` model) and
+    (eq. 8, 0.1; F is the model output, α(f − f₀) for a `Centered` model, or the outputs of an
+    [`AbstractObjective`][jamscope.losses.AbstractObjective]) and
     ‖∇L(w') − ∇L(w)‖² / (‖∇L(w)‖ ‖∇L(w')‖) < `max_grad_change` (eq. 9, ε_∇ = 10⁻⁴). A rejected step
     divides dt by 10 and is retried; an accepted step with both ratios below half their bounds
     multiplies dt by 1.1. The grow/shrink factors and dt₀ = 1 are not in the paper: they follow the
@@ -276,7 +284,15 @@ class _Counters(NamedTuple):
 
 
 def _segment(
-    method: AbstractMethod, loss: AbstractLoss, stop_when_fitted: bool, model, state, counters, x, y, target
+    method: AbstractMethod,
+    loss: AbstractLoss | AbstractObjective,
+    stop_when_fitted: bool,
+    model,
+    state,
+    counters,
+    x,
+    y,
+    target,
 ):
     """Advance one model until `counters.step == target` or it is done (fitted or stalled)."""
 
@@ -300,7 +316,9 @@ def _segment(
     return jax.lax.while_loop(cond, body, (model, state, counters))
 
 
-def _lockstep_segment(method: AbstractMethod, loss: AbstractLoss, models, state, counters, x, y, target):
+def _lockstep_segment(
+    method: AbstractMethod, loss: AbstractLoss | AbstractObjective, models, state, counters, x, y, target
+):
     """Advance an ensemble of a lockstep method to `target` with one shared step counter.
 
     The members' steps are vmapped inside the loop, so the step index is not batched and a
@@ -320,9 +338,11 @@ def _lockstep_segment(method: AbstractMethod, loss: AbstractLoss, models, state,
     return jax.lax.while_loop(cond, body, (models, state, counters))
 
 
-def _measure(loss: AbstractLoss, model, x, y):
+def _measure(loss: AbstractLoss | AbstractObjective, model, x, y):
     params, static = partition(model)
     m = eqx.combine(params, static)
+    if isinstance(loss, AbstractObjective):
+        return loss.value_and_outputs(m)[0], jnp.zeros((), jnp.int32), jnp.array(False)
     f = jax.vmap(m)(x)
     unsatisfied = loss.unsatisfied(f, y)
     return mean_loss(loss, f, y, m.output_scale), jnp.sum(unsatisfied), ~jnp.any(unsatisfied)
@@ -375,8 +395,16 @@ class History(eqx.Module):
         return self.outcome == FITTED
 
 
-def _check_inputs(model: AbstractNet, loss: AbstractLoss, data: Dataset, steps: int) -> None:
+def _check_inputs(model, loss: AbstractLoss | AbstractObjective, data: Dataset | None, steps: int) -> None:
     check_int_at_least("steps", steps, 1)
+    if isinstance(loss, AbstractObjective):
+        if data is not None:
+            raise ValueError("`data` must be None when `loss` is an AbstractObjective (it holds its own)")
+        return
+    if data is None:
+        raise ValueError("`data` is required with a loss per pattern (None only with an AbstractObjective)")
+    if not isinstance(model, AbstractNet):
+        raise TypeError(f"`model` must be an AbstractNet with a loss per pattern, got {type(model).__name__}")
     check_trailing_shape("data.x", data.x, model.input_shape)
     loss.check_labels(data.y, model.n_outputs)
 
@@ -406,9 +434,9 @@ def _snapshot_steps(steps: int, n_snapshots: int, snapshot_steps) -> np.ndarray:
 
 @typechecked
 def train(
-    model: AbstractNet,
-    loss: AbstractLoss,
-    data: Dataset,
+    model: AbstractNet | eqx.Module,
+    loss: AbstractLoss | AbstractObjective,
+    data: Dataset | None,
     method: AbstractMethod,
     *,
     steps: int,
@@ -421,14 +449,17 @@ def train(
     ensemble: bool = False,
     mesh: Mesh | None = None,
     progress: bool = True,
-) -> tuple[AbstractNet, History]:
+) -> tuple[AbstractNet | eqx.Module, History]:
     """Train `model` on `data` with `method` for at most `steps` steps; return (model, history).
 
     **Arguments:**
 
-    - `model`: a network, or an ensemble of networks (leading axis K) with ``ensemble=True``.
-    - `loss`: the loss per pattern; the objective is (1/(α² P)) Σ ℓ (thesis ch. 3 eq. 7).
-    - `data`: the training set (`data.x`, `data.y`).
+    - `model`: a network, or an ensemble of networks (leading axis K) with ``ensemble=True``; with
+      an [`AbstractObjective`][jamscope.losses.AbstractObjective], any Equinox module it reads
+      (e.g. a [`pomdp`][jamscope.pomdp] memory).
+    - `loss`: the loss per pattern; the objective is (1/(α² P)) Σ ℓ (thesis ch. 3 eq. 7). Or an
+      `AbstractObjective`, minimized as it is (full-batch methods only; never "fitted").
+    - `data`: the training set (`data.x`, `data.y`); None with an `AbstractObjective`.
     - `method`: [`Adam`][jamscope.train.Adam], [`SGD`][jamscope.train.SGD] or
       [`GradientFlow`][jamscope.train.GradientFlow].
     - `steps`: maximum number of (accepted) steps.
@@ -456,8 +487,10 @@ def train(
     check_int_at_least("n_records", n_records, 2)
     if end is not None and method.lockstep:
         raise ValueError(f"`end` judges full-batch runs; {type(method).__name__} steps on mini-batches")
+    if isinstance(loss, AbstractObjective) and (end is not None or not method.full_batch):
+        raise ValueError("an AbstractObjective trains with a full-batch `method` and without `end`")
     check_int_at_least("n_snapshots", n_snapshots, 0)
-    x, y = data.x, data.y
+    x, y = (data.x, data.y) if data is not None else (jnp.zeros(0), jnp.zeros(0))
     key = jax.random.PRNGKey(0) if key is None else key
     records = np.asarray(log_spaced_steps(steps, n_records))
     snaps = _snapshot_steps(steps, n_snapshots, snapshot_steps)
@@ -657,9 +690,9 @@ def sgd(
 
 @typechecked
 def gradient_flow(
-    model: AbstractNet,
-    loss: AbstractLoss,
-    data: Dataset,
+    model: AbstractNet | eqx.Module,
+    loss: AbstractLoss | AbstractObjective,
+    data: Dataset | None,
     *,
     steps: int,
     max_output_change: float = 0.1,
@@ -671,7 +704,7 @@ def gradient_flow(
     ensemble: bool = False,
     mesh: Mesh | None = None,
     progress: bool = True,
-) -> tuple[AbstractNet, History]:
+) -> tuple[AbstractNet | eqx.Module, History]:
     """Adaptive-step gradient flow of thesis ch. 3 eqs. (8)–(9); see [`train`][jamscope.train.train]."""
     method = GradientFlow(max_output_change=max_output_change, max_grad_change=max_grad_change, dt0=dt0)
     return train(

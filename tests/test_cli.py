@@ -112,7 +112,7 @@ def test_regimes_options_and_presets(capsys):
     assert "scaled_scales" in capsys.readouterr().err
 
 
-EXAMPLE_COMMANDS = ("aging", "diffeo", "jamming", "kernels", "regimes")  # examples/<command>.py
+EXAMPLE_COMMANDS = ("aging", "diffeo", "jamming", "kernels", "regimes", "pomdp")  # examples/<command>.py
 
 
 def test_every_example_is_tested():

@@ -20,10 +20,12 @@ Public names that are not fuzzed, and why:
   ``end_state.OUTCOMES`` and the presets ``experiments.aging.QUICK``, ``experiments.aging.PAPER``,
   ``experiments.diffeo.QUICK``, ``experiments.diffeo.PAPER``, ``experiments.kernels.QUICK``,
   ``experiments.kernels.PAPER``, ``experiments.regimes.QUICK``, ``experiments.regimes.PAPER``,
-  ``experiments.jamming.QUICK``, ``experiments.jamming.REFERENCE``, ``experiments.jamming.PAPER`` (their
-  config classes are fuzzed).
+  ``experiments.jamming.QUICK``, ``experiments.jamming.REFERENCE``, ``experiments.jamming.PAPER``,
+  ``experiments.pomdp.QUICK``, ``experiments.pomdp.PAPER`` (their config classes are fuzzed);
+  ``pomdp.FORBIDDEN_LOGIT``, ``pomdp.NECKLACES_MAX_M``, ``pomdp.GRAY_CHAIN_MAX_M``.
 - abstract bases: ``diffeo.AbstractDiffeo``, ``kernels.AbstractKernel``, ``losses.AbstractLoss``,
-  ``losses.AbstractMarginLoss``, ``nets.AbstractNet``, ``train.AbstractMethod`` (not instantiable).
+  ``losses.AbstractMarginLoss``, ``losses.AbstractObjective``, ``nets.AbstractNet``,
+  ``pomdp.AbstractMemory``, ``train.AbstractMethod`` (not instantiable).
 - result records (frozen containers built by the package): ``fits.ExponentFit``,
   ``experiments.aging.Problem``, ``curvature.HessianParts``, ``curvature.SpectrumSummary``,
   ``curvature.SpectralDensity``, ``curvature.LogSpectralDensity``, ``curvature.NEffResult``,
@@ -47,7 +49,8 @@ Public names that are not fuzzed, and why:
   ``experiments.regimes.crossover``, ``experiments.regimes.kernel_change_slope``,
   ``experiments.regimes.fluctuation_fits``, ``experiments.jamming.jamming_points``,
   ``experiments.jamming.jamming_times``, ``experiments.jamming.near_jamming``,
-  ``experiments.jamming.run_outcomes``, ``experiments.jamming.extrapolate``.
+  ``experiments.jamming.run_outcomes``, ``experiments.jamming.extrapolate``,
+  ``experiments.pomdp.learning_summary``.
 - the figures, summaries and paper targets of the experiments (they draw or read a sweep's results; the
   experiments' tests draw each from real or planted results): ``experiments.aging.aging_figure``,
   ``experiments.aging.aging_training_figure``, ``experiments.aging.aging_targets``,
@@ -61,15 +64,19 @@ Public names that are not fuzzed, and why:
   ``experiments.kernels.teacher_student_figure``, ``experiments.kernels.summarize_kernels``,
   ``experiments.kernels.kernels_targets``, ``experiments.regimes.fluctuations_figure``,
   ``experiments.regimes.regimes_figure``, ``experiments.regimes.summarize_regimes``,
-  ``experiments.regimes.regimes_targets``.
+  ``experiments.regimes.regimes_targets``, ``experiments.pomdp.ccp_figure``,
+  ``experiments.pomdp.learning_figure``, ``experiments.pomdp.summarize_pomdp``,
+  ``experiments.pomdp.pomdp_targets``.
 - the experiments' constants and classes (no arguments): ``experiments.EXPERIMENTS``,
   ``experiments.aging.PAPER_MU``, the presets ``experiments.aging.SMOKE``, ``experiments.diffeo.SMOKE``,
-  ``experiments.jamming.SMOKE``, ``experiments.kernels.SMOKE``, ``experiments.regimes.SMOKE``, the
-  experiments ``experiments.aging.EXPERIMENT``, ``experiments.diffeo.EXPERIMENT``,
-  ``experiments.jamming.EXPERIMENT``, ``experiments.kernels.EXPERIMENT``, ``experiments.regimes.EXPERIMENT``
-  of the final classes ``experiments.aging.AgingExperiment``, ``experiments.diffeo.DiffeoExperiment``,
+  ``experiments.jamming.SMOKE``, ``experiments.kernels.SMOKE``, ``experiments.regimes.SMOKE``,
+  ``experiments.pomdp.SMOKE``, the experiments ``experiments.aging.EXPERIMENT``,
+  ``experiments.diffeo.EXPERIMENT``, ``experiments.jamming.EXPERIMENT``, ``experiments.kernels.EXPERIMENT``,
+  ``experiments.regimes.EXPERIMENT``, ``experiments.pomdp.EXPERIMENT`` of the final classes
+  ``experiments.aging.AgingExperiment``, ``experiments.diffeo.DiffeoExperiment``,
   ``experiments.jamming.JammingExperiment``, ``experiments.kernels.KernelsExperiment``,
-  ``experiments.regimes.RegimesExperiment`` on the abstract ``experiments.Experiment``; the record
+  ``experiments.regimes.RegimesExperiment``, ``experiments.pomdp.PomdpExperiment`` on the abstract
+  ``experiments.Experiment``; the record
   ``experiments.Target``, ``experiments.compare``, which builds one from numbers
   (tests/test_experiments.py checks its verdicts), ``experiments.reproduction_markdown`` (their
   table) and ``experiments.read_reproduction`` (a reader of results on disk).
@@ -113,6 +120,7 @@ from jamscope import (
     losses,
     nets,
     ntk,
+    pomdp,
     regimes,
     regression,
     stability,
@@ -124,12 +132,13 @@ from jamscope.experiments import aging as aging_sweep
 from jamscope.experiments import diffeo as diffeo_sweep
 from jamscope.experiments import jamming as sweep
 from jamscope.experiments import kernels as kernel_sweep
+from jamscope.experiments import pomdp as pomdp_experiment
 from jamscope.experiments import regimes as regimes_experiment
 
 MODULES = (
     "aging curvature data diffeo fits jamming kernels learning_curves losses nets ntk regimes regression "
     "stability teacher_student train ensemble io end_state experiments experiments.aging experiments.diffeo "
-    "experiments.jamming experiments.kernels experiments.regimes"
+    "experiments.jamming experiments.kernels experiments.regimes pomdp experiments.pomdp"
 ).split()
 
 _FIGURES_AND_SUMMARIES = (
@@ -145,7 +154,9 @@ _FIGURES_AND_SUMMARIES = (
     "experiments.kernels.summarize_kernels", "experiments.kernels.kernels_targets",
     "experiments.regimes.fluctuations_figure", "experiments.regimes.regimes_figure",
     "experiments.regimes.summarize_regimes", "experiments.regimes.regimes_targets",
-)
+    "experiments.pomdp.ccp_figure", "experiments.pomdp.learning_figure", "experiments.pomdp.summarize_pomdp",
+    "experiments.pomdp.pomdp_targets",
+)  # fmt: skip
 
 SKIPPED = {
     "diffeo.Interpolation", "stability.Average",
@@ -154,12 +165,15 @@ SKIPPED = {
     "experiments.diffeo.PAPER", "experiments.kernels.QUICK", "experiments.kernels.PAPER",
     "experiments.regimes.QUICK", "experiments.regimes.PAPER",
     "experiments.jamming.QUICK", "experiments.jamming.REFERENCE", "experiments.jamming.PAPER",
+    "experiments.pomdp.QUICK", "experiments.pomdp.PAPER",
+    "pomdp.FORBIDDEN_LOGIT", "pomdp.NECKLACES_MAX_M", "pomdp.GRAY_CHAIN_MAX_M",
     "experiments.jamming.PAPER_P_OVER_N_STAR", "experiments.jamming.MARGIN_ROUNDING",
     "diffeo.GAUSSIAN_SIGMA",
     "end_state.UNDECIDED", "end_state.FITTED", "end_state.JAMMED", "end_state.FROZEN", "end_state.OUTCOMES",
     "end_state.NewtonMinimum",
     "diffeo.AbstractDiffeo", "kernels.AbstractKernel", "losses.AbstractLoss", "losses.AbstractMarginLoss",
-    "nets.AbstractNet", "train.AbstractMethod",
+    "losses.AbstractObjective",
+    "nets.AbstractNet", "pomdp.AbstractMemory", "train.AbstractMethod",
     "fits.ExponentFit", "experiments.aging.Problem", "curvature.HessianParts", "curvature.SpectrumSummary",
     "curvature.SpectralDensity", "curvature.LogSpectralDensity", "curvature.NEffResult", "fits.PowerLawFit",
     "fits.ScalingFit", "fits.BootstrapFit", "jamming.OverlapDistributions", "jamming.JammingSearch",
@@ -181,15 +195,16 @@ SKIPPED = {
     "experiments.regimes.fluctuation_fits", "experiments.jamming.jamming_points",
     "experiments.jamming.near_jamming", "experiments.jamming.jamming_times",
     "experiments.jamming.run_outcomes", "experiments.jamming.extrapolate",
+    "experiments.pomdp.learning_summary",
     "data.read_idx", "data.mnist", "data.cifar10",
     "ensemble.AXIS", "ensemble.default_mesh", "ensemble.gather",
     "io.load_netcdf", "io.load_point", "io.stored_keys",
     "experiments.EXPERIMENTS", "experiments.aging.PAPER_MU",
-    *(f"experiments.{e}.{n}" for e in ("aging", "diffeo", "jamming", "kernels", "regimes")
+    *(f"experiments.{e}.{n}" for e in ("aging", "diffeo", "jamming", "kernels", "regimes", "pomdp")
       for n in ("SMOKE", "EXPERIMENT")),
     "experiments.Experiment", "experiments.aging.AgingExperiment", "experiments.diffeo.DiffeoExperiment",
     "experiments.jamming.JammingExperiment", "experiments.kernels.KernelsExperiment",
-    "experiments.regimes.RegimesExperiment",
+    "experiments.regimes.RegimesExperiment", "experiments.pomdp.PomdpExperiment",
     "experiments.Target", "experiments.compare", "experiments.reproduction_markdown",
     "experiments.read_reproduction",
     *_FIGURES_AND_SUMMARIES,
@@ -388,6 +403,9 @@ _BUILD = {  # each built on first use, once per process (several compile small X
     "parts": lambda: curvature.decompose(losses.QuadraticHinge(), fx()["fc"], fx()["data"]),
     "other_data": lambda: data.random_sphere(K1, 6, 4),
     "class_data": lambda: data.ring_mixture(K1, 6, n_classes=4),
+    "problem": lambda: pomdp.TwoHypothesis(mu=0.1, reset=1e-2),
+    "ram": lambda: pomdp.RAM.random(K1, 2),
+    "memento": lambda: pomdp.Memento.random(K2, 2),
 }
 
 
@@ -767,6 +785,92 @@ case("ntk.ntk_regression", ntk.ntk_regression,
      lambda: dict(model=O(f_()["fc"]), data=O(f_()["data"], bad=(f_()["other_data"],)),
                   x_test=A(f_()["x"][:2]), ridge=R(0.0, open_low=False)),
      data=("data.x", "model"), x_test=("model", "data.x"))
+# pomdp: float64 (conftest enables x64); RAM of M = 2 states, Memento of length m = 2
+_UNIT = dict(high=1.0, bad=(1.0,))  # a probability in (0, 1) or [0, 1)
+
+
+def _problem():
+    return O(f_()["problem"])
+
+
+def _memory():
+    return O(f_()["ram"], choices=(f_()["ram"], f_()["memento"]))
+
+
+case("pomdp.TwoHypothesis", pomdp.TwoHypothesis,
+     lambda: dict(mu=R(0.1, 0.0, open_low=False, **_UNIT), reset=R(1e-2, **_UNIT)))
+case("pomdp.RAM", pomdp.RAM,
+     lambda: dict(policy_logits=A(f_()["ram"].policy_logits), reset_logits=A(f_()["ram"].reset_logits)),
+     policy_logits=("reset_logits",), reset_logits=("policy_logits", "len(reset_logits)"))
+case("pomdp.RAM.random", pomdp.RAM.random, lambda: dict(key=Key(), size=S(2)))
+case("pomdp.Memento", pomdp.Memento, lambda: dict(policy_logits=A(f_()["memento"].policy_logits)))
+case("pomdp.Memento.random", pomdp.Memento.random, lambda: dict(key=Key(), length=S(2)))
+case("pomdp.history_index", pomdp.history_index,
+     lambda: dict(arms=O("AB", bad=("AC", "")), rewards=O("+-", bad=("+*", "+"))),
+     arms=("rewards",), rewards=("arms",))
+case("pomdp.history", pomdp.history, lambda: dict(index=S(3, 0)))
+for _name in ("transition_matrix", "steady_state", "mean_reward", "expected_gain", "gain_hessian"):
+    case(f"pomdp.{_name}", getattr(pomdp, _name), lambda: dict(problem=_problem(), memory=_memory()))
+case("pomdp.steady_state_power", pomdp.steady_state_power,
+     lambda: dict(problem=_problem(), memory=_memory(), tol=R(1e-13), max_squarings=S(64)))
+case("pomdp.worst_arm_probability", pomdp.worst_arm_probability,
+     lambda: dict(problem=_problem(), memory=_memory(), per_hypothesis=O(False)))
+case("pomdp.NegativeGain", pomdp.NegativeGain, lambda: dict(problem=_problem()))
+case("pomdp.column_of_confidence", pomdp.column_of_confidence,
+     lambda: dict(size=S(2), epsilon=R(0.05, 0.0, open_low=False, high=1.0), offset=R(0.0, open_low=False)))
+case("pomdp.ccp_exit_rate_profile", pomdp.ccp_exit_rate_profile,
+     lambda: dict(problem=_problem(), size=S(2),
+                  epsilon=A(jnp.array([0.01, 0.1]), "empty", "trailing")))  # any number of rates, even none
+case("pomdp.optimal_ccp_exit_rate", pomdp.optimal_ccp_exit_rate,
+     lambda: dict(problem=_problem(), size=S(2), xatol=R(1e-10)))
+case("pomdp.ccp_ram", pomdp.ccp_ram,
+     lambda: dict(problem=_problem(), size=S(2), offset=R(1e-4, open_low=False)))
+for _name in ("linear_ram", "columns_ram"):
+    case(f"pomdp.{_name}", getattr(pomdp, _name),
+         lambda: dict(key=Key(), size=S(2), offset=R(1e-4, open_low=False)))
+case("pomdp.cycles_memento", pomdp.cycles_memento,
+     lambda: dict(key=Key(), length=S(2), offset=R(1e-4, open_low=False)))
+case("pomdp.necklace_policy", pomdp.necklace_policy,
+     lambda: dict(length=S(2), epsilon0=R(0.01, 0.0, open_low=False, high=1.0),
+                  epsilon1=R(0.1, 0.0, open_low=False, high=1.0), offset=R(0.0, open_low=False)))
+for _name in ("hellman_cover_q", "ccp_q"):
+    case(f"pomdp.{_name}", getattr(pomdp, _name),
+         lambda: dict(mu=R(0.1, 0.0, open_low=False, **_UNIT), M=S(2)))
+case("pomdp.ccp_q_general", pomdp.ccp_q_general,
+     lambda: dict(k_a=R(0.55, high=1.0, bad=(1.0, 0.4)), k_b=R(0.45, high=1.0, bad=(1.0, 0.6)), M=S(2)),
+     k_a=("k_b",), k_b=("k_a",))
+for _name in ("ccp_exit_rate", "ccp_exit_rate_printed"):
+    case(f"pomdp.{_name}", getattr(pomdp, _name),
+         lambda: dict(mu=R(0.1, **_UNIT), M=S(2, 2), reset=R(1e-2, **_UNIT)))
+case("pomdp.necklace_bound", pomdp.necklace_bound,
+     lambda: dict(mu=R(0.1, 0.0, open_low=False, **_UNIT), m=S(2),
+                  n=O(None, "wrong_type", bad=("3", 1, 4, 2.5))))  # wrong_type draws 3 = N(2), valid
+_RATES = lambda: dict(left=A(np.array([0.2, 0.3])), right=A(np.array([0.3, 0.4])))  # noqa: E731
+case("pomdp.escape_probability", pomdp.escape_probability, _RATES, left=("right",), right=("left",))
+case("pomdp.end_occupation", pomdp.end_occupation, lambda: dict(**_RATES(), L=R(1.0), R=R(2.0)),
+     left=("right",), right=("left",))
+case("pomdp.necklace_of", pomdp.necklace_of, lambda: dict(word=O((0, 1, 1), bad=((), (0, 2)))))
+case("pomdp.necklaces", pomdp.necklaces, lambda: dict(m=S(3, bad=(pomdp.NECKLACES_MAX_M + 1,))))
+case("pomdp.necklace_count", pomdp.necklace_count, lambda: dict(m=S(3)))
+case("pomdp.gray_chain", pomdp.gray_chain, lambda: dict(m=S(3, bad=(pomdp.GRAY_CHAIN_MAX_M + 1,))))
+case("pomdp.is_gray_chain", pomdp.is_gray_chain,
+     lambda: dict(chain=O(((0, 0), (0, 1), (1, 1)), bad=((), ((0, 2),), ((0, 0), (1,))))))
+case("pomdp.gray_step", pomdp.gray_step,
+     lambda: dict(a=O((0, 0), bad=((), (0, 2), (0, 0, 0))), b=O((0, 1), bad=((), (2,), (1, 1)))),
+     a=("b",), b=("a",))
+# pomdp_experiment
+case("experiments.pomdp.PomdpConfig", pomdp_experiment.PomdpConfig,
+     lambda: dict(mus=Sizes((0.2,), 0.0, bad=((0.2, 1.0),)), ccp_sizes=Sizes((2,), 2),
+                  resets=Sizes((0.25, 0.0625), 0.0, bad=((0.5, 1.0),)), ccp_steps=S(20),
+                  mu=R(0.1, **_UNIT), reset=R(1e-3, **_UNIT), ram_sizes=Sizes((2,), 2),
+                  memento_lengths=Sizes((2,), bad=((7,),)), equal_lengths=Sizes((2,), bad=((7,),)),
+                  equal_reset=R(1e-3, **_UNIT), seeds=S(2), steps=S(50), n_records=S(5, 2),
+                  hessian=O(True)))
+case("experiments.pomdp.plan", pomdp_experiment.plan, lambda: dict(config=O(pomdp_experiment.SMOKE)))
+case("experiments.pomdp.initial_memories", pomdp_experiment.initial_memories,
+     lambda: dict(config=O(pomdp_experiment.SMOKE),
+                  point=O({"kind": "learning", "panel": "A", "memory": "ram", "size": 2, "init": "random",
+                           "reset": 1e-3})))
 # regimes
 case("experiments.regimes.RegimesConfig", regimes_experiment.RegimesConfig,
      lambda: dict(n_train=S(16), n_test=S(8), pca_dim=S(3), dim=S(2), depth=S(1), widths=Sizes((4, 8)),

@@ -157,3 +157,43 @@ def test_bad_input_is_named(data):
     multi = js.data.digits(jax.random.PRNGKey(0), n_train=50, binary=False)
     with pytest.raises(ValueError, match="binary labels"):
         train.adam(js.FCNet(jax.random.PRNGKey(0), 64, 4, 1), loss, multi, steps=10, progress=False)
+
+
+class _Point(eqx.Module):
+    w: jax.Array
+
+
+class _Bowl(js.losses.AbstractObjective):
+    """½ ‖w − a‖²: the gradient flow is w(t) = a + (w₀ − a) e^(−t), the objective ½‖w₀ − a‖² e^(−2t)."""
+
+    a: jax.Array
+
+    def value_and_outputs(self, model):
+        return 0.5 * jnp.sum((model.w - self.a) ** 2), model.w
+
+
+def test_gradient_flow_of_an_objective_follows_the_exact_flow_in_time():
+    bowl, start = _Bowl(jnp.array([1.0, -2.0, 0.5])), _Point(jnp.zeros(3))
+    trained, history = train.gradient_flow(start, bowl, None, steps=3_000, progress=False)
+    t, value = np.asarray(history.time), np.asarray(history.loss)
+    exact = 0.5 * float(jnp.sum(bowl.a**2)) * np.exp(-2 * t)
+    # Euler steps: ln(1 − dt)² = −2 dt − dt² − O(dt³), so ln(L/L_exact) = −t dt (1 + O(dt))
+    dt = float(np.max(history.step_size))
+    assert np.all(np.abs(np.log(value / exact)) <= 1.1 * t * dt + 1e-12)
+    assert 0 < float(np.max(history.step_size)) <= 0.02  # eq. 9's bound: dt² ≲ 10⁻⁴
+    assert float(history.time[-1]) > 5.0 and int(history.outcome) == js.end_state.UNDECIDED
+    assert not bool(history.fitted)
+    # an ensemble of starting points trains vmapped, each in its own time
+    starts = _Point(jnp.stack([jnp.zeros(3), jnp.ones(3)]))
+    _, both = train.gradient_flow(starts, bowl, None, steps=500, ensemble=True, progress=False)
+    assert both.loss.shape[0] == 2 and float(both.loss[1, 0]) == pytest.approx(0.5 * (0 + 9 + 0.25))
+
+
+def test_an_objective_refuses_data_sgd_and_an_end_criterion(data):
+    bowl, start = _Bowl(jnp.zeros(2)), _Point(jnp.ones(2))
+    with pytest.raises(ValueError, match="data"):
+        train.gradient_flow(start, bowl, data, steps=10, progress=False)
+    with pytest.raises(ValueError, match="full-batch"):
+        train.train(start, bowl, None, train.SGD(), steps=10, key=jax.random.PRNGKey(0), progress=False)
+    with pytest.raises(ValueError, match="data"):
+        train.gradient_flow(make(jax.random.PRNGKey(0)), js.QuadraticHinge(), None, steps=10, progress=False)

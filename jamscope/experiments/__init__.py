@@ -1,5 +1,5 @@
 """The experiments of the seed papers, one module each: `jamming` (000), `regimes` (thesis ch. 3, 001,
-004), `diffeo` (thesis ch. 4), `kernels` (thesis ch. 6) and `aging` (003).
+004), `diffeo` (thesis ch. 4), `kernels` (thesis ch. 6), `aging` (003) and `pomdp` (thesis ch. 7).
 
 Each module holds its configuration (presets `QUICK`, `PAPER`, `SMOKE`), its plan of points, the
 computation of one point, the assembly of the points into one labelled Dataset, its figures, its

@@ -238,7 +238,7 @@ def experiment_named(name: str) -> Experiment:
     return importlib.import_module(f"{__package__}.{name}").EXPERIMENT
 
 
-EXPERIMENTS: tuple[str, ...] = ("jamming", "regimes", "diffeo", "kernels", "aging")
+EXPERIMENTS: tuple[str, ...] = ("jamming", "regimes", "diffeo", "kernels", "aging", "pomdp")
 """The experiments, in the order of the papers' physics (and of `reproduce`)."""
 
 
