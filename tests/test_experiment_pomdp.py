@@ -94,7 +94,7 @@ def test_summary_figures_and_targets(results):
     assert np.all(np.isfinite(summary["ccp_q"].sel(curve=ram)))
     targets = experiment.pomdp_targets(results)
     quantities = [t.quantity for t in targets]
-    assert sum(q.startswith("exact CCP q") for q in quantities) == len(SMOKE.mus) * len(SMOKE.ccp_sizes)
+    assert sum(q.startswith("CCP q as r → 0") for q in quantities) == len(SMOKE.mus) * len(SMOKE.ccp_sizes)
     assert any("Memento / RAM" in q for q in quantities)
     assert {t.verdict for t in targets} <= {"agrees", "consistent", "differs", "not measured"}
 

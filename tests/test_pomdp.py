@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jamscope import pomdp
+from jamscope import pomdp, train
 
 MU = 0.1
 
@@ -480,3 +480,49 @@ def test_no_necklace_policy_beats_q_star(log_eps0, log_eps1):
     problem = pomdp.TwoHypothesis(MU, 1e-6)
     memory = pomdp.necklace_policy(3, 10**log_eps0, 10**log_eps1)
     assert float(pomdp.worst_arm_probability(problem, memory)) > pomdp.necklace_bound(MU, 3)
+
+
+# ----------------------------------------------------------------------------------------------
+# Learning and the landscape (NegativeGain, gain_hessian)
+
+
+@pytest.mark.parametrize(("kind", "size"), [("ram", 2), ("memento", 2)])
+def test_gain_hessian_is_the_derivative_of_the_gradient(kind, size):
+    """Against central differences of the autodiff gradient (float64), with the exact zero modes of
+    the softmax shifts: one per row of logits, and one for the reset logits of a RAM."""
+    problem = pomdp.TwoHypothesis(mu=0.2, reset=0.05)
+    memory = memory_of(kind, size, 3)
+    params, static = eqx.partition(memory, eqx.is_inexact_array)
+    theta, unravel = jax.flatten_util.ravel_pytree(params)
+    grad = jax.jit(jax.grad(lambda t: pomdp.expected_gain(problem, eqx.combine(unravel(t), static))))
+    hessian = np.asarray(pomdp.gain_hessian(problem, memory))
+    h = 1e-5
+    columns = [(grad(theta + h * e) - grad(theta - h * e)) / (2 * h) for e in np.eye(theta.size)]
+    scale = np.abs(hessian).max()
+    np.testing.assert_allclose(hessian, np.stack(columns, axis=1), rtol=1e-5, atol=1e-7 * scale)
+    np.testing.assert_allclose(hessian, hessian.T, atol=1e-10 * np.abs(hessian).max())
+    shifts = memory.policy_logits.shape[0] + (1 if kind == "ram" else 0)
+    rows = np.split(np.arange(theta.size), np.cumsum([leaf.size for leaf in jax.tree.leaves(params)])[:-1])
+    ones = np.zeros((shifts, theta.size))  # a unit shift of each softmax's logits
+    k = 0
+    for leaf, index in zip(jax.tree.leaves(params), rows, strict=True):
+        block = index.reshape(leaf.shape)
+        for row in block.reshape(-1, block.shape[-1]):
+            ones[k, row] = 1.0
+            k += 1
+    np.testing.assert_allclose(hessian @ ones.T, 0.0, atol=1e-9 * np.abs(hessian).max())
+
+
+def test_gradient_flow_on_the_negative_gain_climbs_g_and_returns_to_the_ccp():
+    """Eq. 3 through the training engine: G never falls between records, and from the CCP + 10⁻⁴ the
+    flow returns to within 0.1 % of the exact CCP's q (thesis ch. 7 Fig. 2)."""
+    problem = pomdp.TwoHypothesis(mu=0.1, reset=1e-3)
+    start = jax.tree.map(lambda a: a[None], pomdp.ccp_ram(problem, 4))
+    trained, history = train.gradient_flow(start, pomdp.NegativeGain(problem), None, steps=5_000,
+                                           ensemble=True, progress=False)  # fmt: skip
+    gain = -np.asarray(history.loss[0])
+    assert np.all(np.diff(gain) >= -1e-9 * np.abs(gain).max())
+    exact = float(pomdp.worst_arm_probability(problem, pomdp.ccp_ram(problem, 4, offset=0.0)))
+    learned = float(pomdp.worst_arm_probability(problem, jax.tree.map(lambda a: a[0], trained)))
+    start_q = float(pomdp.worst_arm_probability(problem, jax.tree.map(lambda a: a[0], start)))
+    assert start_q > exact * 1.01 and abs(learned / exact - 1) < 1e-3

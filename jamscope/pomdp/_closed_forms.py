@@ -126,7 +126,8 @@ def _ccp_parts(mu: float | int, M: int, reset: float | int) -> tuple[float, floa
 @typechecked
 def ccp_exit_rate(mu: float | int, M: int, reset: float | int) -> float:
     """The exit rate ε* that minimises q of the CCP, at leading order in small r (thesis ch. 7 eq. 6,
-    corrected; notes §2.2): ε* = √(2 r C(M, μ)) with
+    corrected: the coefficient below is the exact chain's optimum; the printed one has the same
+    numerator and a wrong denominator): ε* = √(2 r C(M, μ)) with
 
     C = [α − α^(3M−1) + α^M (2μ − 3) + α^(2M) (2μ + 3)] / [α (1 − μ²) (1 − α^M) (1 − α^(M−1))²]
       = [α (1 − α^(M−1))/(1 − α^M) + (1 − α^M)/(1 − α^(M−1))] / (2 (1 − μ)),

@@ -41,28 +41,23 @@ class NegativeGain(AbstractObjective):
 def gain_hessian(problem: TwoHypothesis, memory: AbstractMemory) -> Float[Array, "N N"]:
     """∂²G_π/∂w∂w over the N logits of one memory (flattened in the order of
     [`nets.flat_params`][jamscope.nets.flat_params]), column by column as Hessian-vector products
-    (forward over reverse autodiff through the steady-state solve, 64 columns at a time), in float64. At a local maximum of G it is negative semi-definite; it has
-    at least one zero mode per softmax (shifting one row of logits changes nothing) and a zero row for
-    every observation the chain never visits."""
-    return _hessian(problem, memory)
+    (forward over reverse autodiff through the steady-state solve), in float64. At a local maximum of
+    G it is negative semi-definite; it has at least one zero mode per softmax (shifting one row of
+    logits changes nothing) and a zero row for every observation the chain never visits.
 
-
-_BLOCK = 64
-"""Hessian columns computed together by `gain_hessian` (one vmapped batch of products): the whole
-matrix in one batch stalls XLA's CPU backend at N ≈ 650 logits (jax 0.10.2)."""
+    One compiled product per column, called N times: batching the products (``vmap`` or
+    ``lax.map``) stalls XLA's CPU runtime at random in jax 0.10.2 on these programs."""
+    n = ravel_pytree(partition(memory)[0])[0].size
+    return jnp.stack([_column(problem, memory, jnp.asarray(i)) for i in range(n)], axis=1)
 
 
 @eqx.filter_jit
-def _hessian(problem, memory):
+def _column(problem, memory, i):
     params, static = partition(memory)
     theta, unravel = ravel_pytree(params)
-    theta = theta.astype(jnp.float64)
 
     def gain(flat):
         return expected_gain(problem, eqx.combine(unravel(flat), static))
 
-    def column(v):
-        return jax.jvp(jax.grad(gain), (theta,), (v,))[1]
-
-    basis = jnp.eye(theta.size, dtype=theta.dtype)
-    return jax.lax.map(column, basis, batch_size=min(_BLOCK, theta.size))
+    basis = jnp.zeros_like(theta).at[i].set(1.0)
+    return jax.jvp(jax.grad(gain), (theta,), (basis,))[1]
