@@ -861,11 +861,12 @@ case("pomdp.gray_step", pomdp.gray_step,
 # pomdp_experiment
 case("experiments.pomdp.PomdpConfig", pomdp_experiment.PomdpConfig,
      lambda: dict(mus=Sizes((0.2,), 0.0, bad=((0.2, 1.0),)), ccp_sizes=Sizes((2,), 2),
-                  resets=Sizes((0.25, 0.0625), 0.0, bad=((0.5, 1.0),)), ccp_steps=S(20),
+                  resets=Sizes((0.25, 0.0625, 0.015625), 0.0, bad=((0.5, 1.0, 0.25),)), ccp_steps=S(20),
                   mu=R(0.1, **_UNIT), reset=R(1e-3, **_UNIT), ram_sizes=Sizes((2,), 2),
                   memento_lengths=Sizes((2,), bad=((7,),)), equal_lengths=Sizes((2,), bad=((7,),)),
                   equal_reset=R(1e-3, **_UNIT), seeds=S(2), steps=S(50), n_records=S(5, 2),
-                  hessian=O(True)))
+                  hessian_max_params=S(50, 0), ram_inits=O(("random", "ccp"), bad=(("linear", "cycles"),)),
+                  memento_inits=O(("necklace",), bad=((),))))
 case("experiments.pomdp.plan", pomdp_experiment.plan, lambda: dict(config=O(pomdp_experiment.SMOKE)))
 case("experiments.pomdp.initial_memories", pomdp_experiment.initial_memories,
      lambda: dict(config=O(pomdp_experiment.SMOKE),

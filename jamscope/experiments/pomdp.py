@@ -26,6 +26,7 @@ steps, not after an hour of wall time; the CPU preset uses fewer sizes and seeds
 """
 
 import dataclasses
+import hashlib
 import math
 from pathlib import Path
 from typing import Literal, final
@@ -105,15 +106,19 @@ class PomdpConfig:
     """Reset r of Fig. 4 A–D (the authors' code: 10⁻³)."""
     ram_sizes: tuple[int, ...] = (8,)
     """RAM sizes M of Fig. 4 A–B (the paper: 8, 20)."""
+    ram_inits: tuple[Init, ...] = RAM_INITS
+    """Starts of the RAM curves of Fig. 4 A–B: random, linear, columns, ccp."""
     memento_lengths: tuple[int, ...] = (3,)
     """Memento lengths m of Fig. 4 C–D (the paper: 3, 4)."""
+    memento_inits: tuple[Init, ...] = MEMENTO_INITS
+    """Starts of the Memento curves of Fig. 4 C–D: random, cycles, necklace."""
     equal_lengths: tuple[int, ...] = (3,)
     """Memento lengths m compared with a RAM of M = 4^(m−1) at equal M_eff (Fig. 4 E–F: 3, 4)."""
     equal_reset: float = 1e-5
     """Reset r of Fig. 4 E–F (the authors' code: 10⁻⁵)."""
     seeds: int = 5
     """Seeds per random initialization of Fig. 4 (the paper: 20)."""
-    steps: int = 20_000
+    steps: int = 60_000
     """Accepted gradient-flow steps per Fig. 4 run (the paper: one hour of wall time, t ≤ 10⁹/r)."""
     n_records: int = 40
     """Log-spaced records of q(t) per run."""
@@ -129,6 +134,10 @@ class PomdpConfig:
             check_int_at_least(name, getattr(self, name), 1)
         check_int_at_least("n_records", self.n_records, 2)
         check_int_at_least("hessian_max_params", self.hessian_max_params, 0)
+        for name, values, allowed in (("ram_inits", self.ram_inits, RAM_INITS),
+                                      ("memento_inits", self.memento_inits, MEMENTO_INITS)):  # fmt: skip
+            if not values or not set(values) <= set(allowed):
+                raise ValueError(f"`{name}` must be a non-empty subset of {allowed}, got {values}")
         for name, values in (("mus", self.mus), ("resets", self.resets), ("mu", (self.mu,)),
                              ("reset", (self.reset,)), ("equal_reset", (self.equal_reset,))):  # fmt: skip
             if not values or not all(isinstance(v, int | float) and 0.0 < v < 1.0 for v in values):
@@ -142,8 +151,8 @@ class PomdpConfig:
 
 
 QUICK = PomdpConfig()
-"""The defaults (about 5 minutes on 2 cores): Fig. 2 for M = 3, 5, 10 and μ = 0.1, 0.2 at r = 2⁻², 2⁻⁴ … 2⁻²⁰;
-Fig. 4 A (RAM M = 8), C (Memento m = 3) and E (m = 3 against M = 16), 5 seeds, 2·10⁴ steps."""
+"""The defaults (about 8 minutes on 2 cores): Fig. 2 for M = 3, 5, 10 and μ = 0.1, 0.2 at r = 2⁻², 2⁻⁴ … 2⁻²⁰;
+Fig. 4 A (RAM M = 8), C (Memento m = 3) and E (m = 3 against M = 16), 5 seeds, 6·10⁴ steps."""
 
 PAPER = PomdpConfig(
     ccp_sizes=(5, 10, 20),
@@ -161,8 +170,8 @@ per run (the paper stops runs after an hour; a GPU, or hours on CPUs)."""
 
 SMOKE = PomdpConfig(
     mus=(0.2,), ccp_sizes=(2,), resets=(0.25, 0.0625, 0.015625), ccp_steps=20, ram_sizes=(2,),
-    memento_lengths=(2,), equal_lengths=(2,), equal_reset=1e-3, seeds=2, steps=50, n_records=5,
-    hessian_max_params=50,
+    ram_inits=("random", "ccp"), memento_lengths=(2,), memento_inits=("necklace",), equal_lengths=(2,),
+    equal_reset=1e-3, seeds=2, steps=50, n_records=5, hessian_max_params=50,
 )  # fmt: skip
 """Seconds long, for the tests."""
 
@@ -175,11 +184,11 @@ def plan(config: PomdpConfig) -> list[dict]:
     for i, size in enumerate(config.ram_sizes):
         name = _panel("AB", i)
         points += [{"kind": "learning", "panel": name, "memory": "ram", "size": size, "init": init,
-                    "reset": config.reset} for init in RAM_INITS]  # fmt: skip
+                    "reset": config.reset} for init in config.ram_inits]  # fmt: skip
     for i, length in enumerate(config.memento_lengths):
         name = _panel("CD", i)
         points += [{"kind": "learning", "panel": name, "memory": "memento", "size": length, "init": init,
-                    "reset": config.reset} for init in MEMENTO_INITS]  # fmt: skip
+                    "reset": config.reset} for init in config.memento_inits]  # fmt: skip
     for i, length in enumerate(config.equal_lengths):
         name = _panel("EF", i)
         points += [{"kind": "learning", "panel": name, "memory": memory, "size": size, "init": "random",
@@ -217,9 +226,10 @@ def initial_memories(config: PomdpConfig, point: dict) -> RAM | Memento:
 
 
 def _curve_code(point: dict) -> int:
-    """A stable integer per (memory, size, init, reset), for the seeds of a curve."""
+    """A stable integer per (memory, size, init, reset), for the seeds of a curve: the first 31 bits
+    of the SHA-256 of its description."""
     text = f"{point['memory']}-{point['size']}-{point['init']}-{point['reset']!r}"
-    return int.from_bytes(text.encode()[-8:], "little") % (2**31)
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) >> 1
 
 
 def _ccp_point(config: PomdpConfig, mu: float, size: int) -> xr.Dataset:

@@ -40,9 +40,11 @@ Example (float64, about a second):
 
     jax.config.update("jax_enable_x64", True)
     problem = js.pomdp.TwoHypothesis(mu=0.1, reset=1e-3)
-    eps = js.pomdp.optimal_ccp_exit_rate(problem, 8)                        # ≈ 0.0443
-    js.pomdp.worst_arm_probability(problem, js.pomdp.column_of_confidence(8, eps))  # ≈ 0.1077
-    grad = eqx.filter_grad(lambda m: js.pomdp.expected_gain(problem, m))(js.pomdp.RAM.random(key, 8))
+    eps = js.pomdp.optimal_ccp_exit_rate(problem, 8)  # ≈ 0.0443
+    ccp = js.pomdp.column_of_confidence(8, eps)
+    js.pomdp.worst_arm_probability(problem, ccp)  # ≈ 0.1077
+    ram = js.pomdp.RAM.random(key, 8)
+    grad = eqx.filter_grad(lambda m: js.pomdp.expected_gain(problem, m))(ram)
 """
 
 from ._chain import (
