@@ -500,8 +500,11 @@ def learning_figure(results: xr.Dataset) -> Figure:
             s = summary.sel(curve=curve)
             reference = s["ccp_q"] if np.isfinite(s["ccp_q"]) else s["necklace_q"]
             ax.axhline(float(reference), color=color, ls="--", lw=0.8)
-        ax.set(xlabel="t (eq. 3)", ylabel="q", title=f"{panel}: {chosen[0].split(': ', 1)[1].split(',')[0]}, "
-               f"r = {float(results['curve_reset'].sel(curve=chosen[0])):g}")  # fmt: skip
+        memories = {str(results["curve_memory"].sel(curve=c).values) for c in chosen}
+        first = chosen[0].split(": ", 1)[1].split(",")[0]  # e.g. "ram M = 8"
+        what = "RAM and Memento at equal M_eff" if len(memories) == 2 else first
+        reset = float(results["curve_reset"].sel(curve=chosen[0]))
+        ax.set(xlabel="t (eq. 3)", ylabel="q", title=f"{panel}: {what}, r = {reset:g}")
         legend(ax, fontsize=7)
     return fig
 
