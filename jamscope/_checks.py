@@ -140,12 +140,12 @@ def check_float64(name: str, x) -> None:
         )
 
 
-def as_float64(name: str, tree):
+def as_float64(name: str, tree, why: str = "this result is compared to zero and needs float64"):
     """`tree` with every floating array cast to float64, for decisions compared to zero (ranks,
-    distances) that float32 rounding would change; ``ValueError`` naming `name` when float64 is off."""
+    distances) that float32 rounding would change, or results that span many decades; ``ValueError``
+    naming `name`, and saying `why`, when float64 is off."""
     if not jax.config.jax_enable_x64:
         raise ValueError(
-            f"`{name}`: this result is compared to zero and needs float64, which is off: call "
-            "jax.config.update('jax_enable_x64', True) first"
+            f"`{name}`: {why}, which is off: call jax.config.update('jax_enable_x64', True) first"
         )
     return jax.tree_util.tree_map(lambda a: a.astype(jnp.float64) if eqx.is_inexact_array(a) else a, tree)

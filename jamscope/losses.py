@@ -254,9 +254,9 @@ class MSE(AbstractLoss):
 
 @final
 class MultiClassHinge(AbstractLoss):
-    """$ℓ_μ = \\frac{1}{K} \\sum_c \\max(0, ε - t_{μc} f_{μc})^2$, t = +1 for the label, −1 otherwise: 000
-    eq. 10
-    ($L = \\frac{1}{KP} \\sum_{μ,c} Δ_{μc}^2\\, θ(Δ_{μc})$ with K = 10), without the ½ of the binary hinge.
+    """$ℓ_μ = \\frac{1}{K} \\sum_c \\max(0, ε - t_{μc} f_{μc})^2$, t = +1 for the label, −1 otherwise:
+    000 eq. 10 ($L = \\frac{1}{KP} \\sum_{μ,c} Δ_{μc}^2\\, θ(Δ_{μc})$ with K = 10), without the ½ of
+    the binary hinge.
 
     ℓ′_c = −2 t_c max(0, Δ_c)/K and ℓ″ = 2 diag(θ(Δ_c))/K. A pattern is unsatisfied when any Δ_c > 0.
     """

@@ -245,7 +245,7 @@ def _ccp_point(config: PomdpConfig, mu: float, size: int) -> xr.Dataset:
             n_records=config.n_records, progress=False,
         )  # fmt: skip
         learned.append(float(worst_arm_probability(problem, jax.tree.map(lambda a: a[0], trained))))
-        q = 0.5 * (1.0 + r * np.asarray(history.loss[0]) / mu)  # −G = loss, G = (μ/r)(1 − 2q)
+        q = _worst_arm_of_loss(history.loss[0], r, mu)
         change.append(_last_decade_change(np.asarray(history.time[0]), q))
     reset = xr.DataArray(np.asarray(config.resets), dims="reset")
     return xr.Dataset({
@@ -254,6 +254,11 @@ def _ccp_point(config: PomdpConfig, mu: float, size: int) -> xr.Dataset:
         "ccp_learned_change": ("reset", np.asarray(change)),
         "ccp_epsilon": ("reset", np.asarray(epsilon)),
     }, coords={"reset": reset})  # fmt: skip
+
+
+def _worst_arm_of_loss(loss, reset: float, mu: float) -> np.ndarray:
+    """q from the recorded losses −G of a gradient flow on `NegativeGain`: G = (μ/r)(1 − 2q)."""
+    return 0.5 * (1.0 + reset * np.asarray(loss) / mu)
 
 
 SETTLED = 0.01
@@ -279,7 +284,7 @@ def _learning_point(config: PomdpConfig, point: dict) -> xr.Dataset:
     trained, history = gradient_flow(start, NegativeGain(problem), None, steps=config.steps, ensemble=True,
                                      n_records=config.n_records, progress=False)  # fmt: skip
     r, mu = float(point["reset"]), config.mu
-    q = 0.5 * (1.0 + r * np.asarray(history.loss) / mu)  # −G = loss, G = (μ/r)(1 − 2q)
+    q = _worst_arm_of_loss(history.loss, r, mu)
     members = q.shape[0]
     final = np.asarray(eqx.filter_vmap(lambda m: worst_arm_probability(problem, m))(trained))
     time = np.asarray(history.time)

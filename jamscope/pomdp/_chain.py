@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_int_at_least, check_positive
+from .._checks import as_float64, check_int_at_least, check_positive
 from ..typing import Array, Float, typechecked
 from ._memories import AbstractMemory
 from ._problem import TwoHypothesis
@@ -45,13 +45,8 @@ _HIGHEST = jax.lax.Precision.HIGHEST
 
 
 def _float64(problem: TwoHypothesis, memory: AbstractMemory):
-    if not jax.config.jax_enable_x64:
-        raise ValueError(
-            "`memory`: q and G are computed in float64 (q reaches 1e-12 and I − γT_π has a condition "
-            "number ~1/r), which is off: call jax.config.update('jax_enable_x64', True) first"
-        )
-    cast = lambda a: a.astype(jnp.float64) if eqx.is_inexact_array(a) else a  # noqa: E731
-    return jax.tree_util.tree_map(cast, problem), jax.tree_util.tree_map(cast, memory)
+    why = "q and G are computed in float64 (q reaches 1e-12 and I − γT_π has a condition number ~1/r)"
+    return as_float64("memory", (problem, memory), why)
 
 
 def _chain(problem, memory):

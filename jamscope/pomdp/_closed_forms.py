@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._checks import check_int_at_least
+from .._checks import check_int_at_least, check_positive
 from ..typing import Array, Float, typechecked
 from ._necklaces import GRAY_CHAIN_MAX_M, gray_chain, necklace_count
 
@@ -49,11 +49,6 @@ def _check_mu(mu: float | int, *, allow_zero: bool) -> None:
 def _check_open_unit(name: str, value: float | int) -> None:
     if not 0 < value < 1:
         raise ValueError(f"`{name}` must lie in (0, 1), got {value!r}")
-
-
-def _check_positive(name: str, value: float | int) -> None:
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"`{name}` must be a finite number > 0, got {value!r}")
 
 
 def _log_alpha(mu: float | int) -> float:
@@ -237,6 +232,6 @@ def end_occupation(left: Rates, right: Rates, L: float | int, R: float | int) ->
     l_i ≥ 0, r_i > 0) and L, R > 0. p(0) = 1 − p(n + 1): the interior holds O(ε).
     """
     log_x = _log_ratios(left, right)
-    _check_positive("L", L)
-    _check_positive("R", R)
+    check_positive("L", L)
+    check_positive("R", R)
     return _q_from_log_odds(math.log(L) - math.log(R) + float(np.sum(log_x)))

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 from ..losses import AbstractObjective
-from ..nets import partition
+from ..nets import flat_params, partition
 from ..typing import Array, Float, Scalar, typechecked
 from ._chain import expected_gain
 from ._memories import AbstractMemory
@@ -47,7 +47,7 @@ def gain_hessian(problem: TwoHypothesis, memory: AbstractMemory) -> Float[Array,
 
     One compiled product per column, called N times: batching the products (``vmap`` or
     ``lax.map``) stalls XLA's CPU runtime at random in jax 0.10.2 on these programs."""
-    n = ravel_pytree(partition(memory)[0])[0].size
+    n = flat_params(memory).size
     return jnp.stack([_column(problem, memory, jnp.asarray(i)) for i in range(n)], axis=1)
 
 

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 
-from .._checks import check_int_at_least, check_positive
+from .._checks import check_in_range, check_int_at_least, check_positive
 from ..typing import Array, Float, PRNGKeyArray, typechecked
 from ._chain import worst_arm_probability
 from ._memories import RAM, Memento, _memento_lengths_codes
@@ -48,11 +48,6 @@ def _log(pi, offset: float):
 
 def _check_offset(offset: float) -> None:
     check_positive("offset", offset, allow_zero=True)
-
-
-def _check_probability(name: str, value: float) -> None:
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise ValueError(f"`{name}` must be a probability in [0, 1], got {value!r}")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -98,7 +93,7 @@ def column_of_confidence(size: int, epsilon: float, *, offset: float = 0.0) -> R
     1 (memory state 0), which plays A or B with probability ½ each.
     """
     check_int_at_least("size", size, 1)
-    _check_probability("epsilon", epsilon)
+    check_in_range("epsilon", epsilon, 0.0, 1.0)
     _check_offset(offset)
     return _ccp_memory(size, float(epsilon), float(offset))
 
@@ -315,8 +310,8 @@ def necklace_policy(length: int, epsilon0: float, epsilon1: float, *, offset: fl
     Thm. 4.3: $q → q^* = (1 + α^{m(1 − n(m))})^{-1}$ for r ≪ ε₀ ≪ ε₁ ≪ 1. Logits log(π + `offset`).
     """
     check_int_at_least("length", length, 1)
-    _check_probability("epsilon0", epsilon0)
-    _check_probability("epsilon1", epsilon1)
+    check_in_range("epsilon0", epsilon0, 0.0, 1.0)
+    check_in_range("epsilon1", epsilon1, 0.0, 1.0)
     _check_offset(offset)
     rates = {"eps0": float(epsilon0), "eps1": float(epsilon1)}
     n_obs = (4 ** (length + 1) - 1) // 3
