@@ -82,7 +82,6 @@ __all__ = [
 Init = Literal["random", "linear", "columns", "ccp", "cycles", "necklace"]
 RAM_INITS: tuple[str, ...] = ("random", "linear", "columns", "ccp")
 MEMENTO_INITS: tuple[str, ...] = ("random", "cycles", "necklace")
-DETERMINISTIC: tuple[str, ...] = ("ccp", "necklace")
 OFFSET = 1e-4
 """The 10⁻⁴ added to the probabilities of every initialization before the log (Fig. 4 caption)."""
 
